@@ -1,0 +1,416 @@
+//! The command line: option tables per subcommand and parsing into a [`Command`]. Pure: no I/O.
+
+use crate::service;
+use getopts::{Matches, Options};
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Default port of the echo service (RFC 862's port 7, moved above 1024).
+pub const ECHO_PORT: u16 = 7007;
+/// Default port of the daytime service (RFC 867's port 13, moved above 1024).
+pub const DAYTIME_PORT: u16 = 7013;
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print this text on stdout and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+    /// Run the server.
+    Serve(ServeOptions),
+    /// Interactive line client.
+    Talk(Target),
+    /// Is a TCP port open?
+    Probe(Target, Duration),
+    /// Interactive UDP client; waits this long for replies after stdin ends.
+    Udp(Target, Duration),
+}
+
+/// A host and port to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or address, as given.
+    pub host: String,
+    /// Port number.
+    pub port: u16,
+}
+
+/// Options of `threadsock serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Address every socket binds to.
+    pub bind: IpAddr,
+    /// Services to run (names from [`service::NAMES`]), in that table's order.
+    pub services: Vec<&'static str>,
+    /// Echo port, TCP and UDP.
+    pub echo_port: u16,
+    /// Daytime port, TCP and UDP.
+    pub daytime_port: u16,
+    /// Connection limit before the OS ceiling is applied.
+    pub max_conns: usize,
+    /// Idle timeout; `None` for none.
+    pub idle_timeout: Option<Duration>,
+    /// Connection thread stack size in bytes.
+    pub stack_size: usize,
+    /// Greeting sent by echo before echoing.
+    pub banner: Option<String>,
+    /// Interval of the stats line; `None` for none.
+    pub stats: Option<Duration>,
+}
+
+/// A command line that cannot be run; printed on stderr with exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+const TOP_USAGE: &str = "\
+Usage: threadsock <command> [options]
+
+A blocking, thread-per-connection socket server and its clients.
+
+Commands:
+  serve    run the echo and daytime services (TCP and UDP)
+  talk     send stdin lines to a TCP server, print what it sends
+  probe    tell whether a TCP port is open
+  udp      send stdin lines as UDP datagrams, print the replies
+
+Options:
+  -h, --help       print this help (or `threadsock <command> --help`)
+  -V, --version    print the version
+
+Run `threadsock <command> --help` for a command's options.";
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let Some(first) = args.first() else {
+        return Err(UsageError("no command given".into()));
+    };
+    let rest = &args[1..];
+    match first.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help(TOP_USAGE.into())),
+        "-V" | "--version" => Ok(Command::Version),
+        "serve" => parse_serve(rest),
+        "talk" => {
+            let opts = help_only();
+            let m = matches(&opts, rest)?;
+            if m.opt_present("help") {
+                return Ok(help(&opts, "talk HOST PORT", TALK_ABOUT));
+            }
+            Ok(Command::Talk(target(&m)?))
+        }
+        "probe" | "udp" => {
+            let mut opts = help_only();
+            opts.optopt("", "timeout", "milliseconds to wait (default 1000)", "MS");
+            let m = matches(&opts, rest)?;
+            let about = if first == "probe" {
+                PROBE_ABOUT
+            } else {
+                UDP_ABOUT
+            };
+            if m.opt_present("help") {
+                return Ok(help(
+                    &opts,
+                    &format!("{first} HOST PORT [--timeout MS]"),
+                    about,
+                ));
+            }
+            let ms: u64 = number(&m, "timeout", 1000, 1, 3_600_000)?;
+            let t = target(&m)?;
+            let timeout = Duration::from_millis(ms);
+            Ok(if first == "probe" {
+                Command::Probe(t, timeout)
+            } else {
+                Command::Udp(t, timeout)
+            })
+        }
+        other if other.starts_with('-') => Err(UsageError(format!("unknown option '{other}'"))),
+        other => Err(UsageError(format!("unknown command '{other}'"))),
+    }
+}
+
+const TALK_ABOUT: &str =
+    "Sends each line of stdin to the server and copies what the server sends to stdout.\n\
+When stdin ends it half-closes and keeps printing until the server closes.";
+const PROBE_ABOUT: &str =
+    "Prints `open` and exits 0 if a TCP server accepts a connection, else `closed` and exits 1.";
+const UDP_ABOUT: &str = "Sends each line of stdin as one datagram and prints each reply.\n\
+After stdin ends it waits --timeout for late replies.";
+
+fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
+    let mut opts = help_only();
+    opts.optopt(
+        "",
+        "bind",
+        "address to bind (default 127.0.0.1; :: for IPv6)",
+        "ADDR",
+    );
+    opts.optopt(
+        "",
+        "only",
+        "services to run, comma-separated (default: all of echo,daytime)",
+        "LIST",
+    );
+    opts.optopt(
+        "",
+        "echo-port",
+        &format!("echo port, TCP and UDP (default {ECHO_PORT})"),
+        "N",
+    );
+    opts.optopt(
+        "",
+        "daytime-port",
+        &format!("daytime port, TCP and UDP (default {DAYTIME_PORT})"),
+        "N",
+    );
+    opts.optopt(
+        "",
+        "max-conns",
+        "TCP connections served at once (default 4096)",
+        "N",
+    );
+    opts.optopt(
+        "",
+        "idle-timeout",
+        "close a client silent this long; 0 = never (default 300)",
+        "SECS",
+    );
+    opts.optopt(
+        "",
+        "stack-size",
+        "stack of each connection thread (default 128)",
+        "KIB",
+    );
+    opts.optopt("", "banner", "line echo sends to each client first", "TEXT");
+    opts.optopt(
+        "",
+        "stats",
+        "print a stats line to stderr every SECS seconds",
+        "SECS",
+    );
+    let m = matches(&opts, args)?;
+    if m.opt_present("help") {
+        return Ok(help(
+            &opts,
+            "serve [options]",
+            "Runs the services until SIGINT or SIGTERM. Prints `listening <service>/<proto> <addr>` on stdout\n\
+             for each bound socket; logs go to stderr.",
+        ));
+    }
+    if let Some(extra) = m.free.first() {
+        return Err(UsageError(format!(
+            "serve takes no arguments, got '{extra}'"
+        )));
+    }
+    let bind = match m.opt_str("bind") {
+        None => IpAddr::from([127, 0, 0, 1]),
+        Some(s) if s == "localhost" => IpAddr::from([127, 0, 0, 1]),
+        Some(s) => s
+            .parse()
+            .map_err(|_| UsageError(format!("--bind: '{s}' is not an IP address")))?,
+    };
+    let services = match m.opt_str("only") {
+        None => service::NAMES.to_vec(),
+        Some(list) => parse_only(&list)?,
+    };
+    let idle: u64 = number(&m, "idle-timeout", 300, 0, 10_000_000)?;
+    let stack_kib: usize = number(&m, "stack-size", 128, 32, 1 << 20)?;
+    let stats: u64 = number(&m, "stats", 0, 1, 86_400)?;
+    Ok(Command::Serve(ServeOptions {
+        bind,
+        services,
+        echo_port: number(&m, "echo-port", ECHO_PORT, 0, u16::MAX)?,
+        daytime_port: number(&m, "daytime-port", DAYTIME_PORT, 0, u16::MAX)?,
+        max_conns: number(&m, "max-conns", 4096, 1, 10_000_000)?,
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+        stack_size: stack_kib * 1024,
+        banner: m.opt_str("banner"),
+        stats: m.opt_present("stats").then(|| Duration::from_secs(stats)),
+    }))
+}
+
+fn parse_only(list: &str) -> Result<Vec<&'static str>, UsageError> {
+    let mut wanted = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !service::NAMES.contains(&name) {
+            return Err(UsageError(format!(
+                "--only: unknown service '{name}' (known: {})",
+                service::NAMES.join(", ")
+            )));
+        }
+        wanted.push(name);
+    }
+    if wanted.is_empty() {
+        return Err(UsageError("--only: no service named".into()));
+    }
+    Ok(service::NAMES
+        .iter()
+        .copied()
+        .filter(|n| wanted.contains(n))
+        .collect())
+}
+
+fn help_only() -> Options {
+    let mut opts = Options::new();
+    opts.optflag("h", "help", "print this help");
+    opts
+}
+
+fn help(opts: &Options, synopsis: &str, about: &str) -> Command {
+    Command::Help(opts.usage(&format!("Usage: threadsock {synopsis}\n\n{about}")))
+}
+
+fn matches(opts: &Options, args: &[String]) -> Result<Matches, UsageError> {
+    opts.parse(args).map_err(|e| UsageError(e.to_string()))
+}
+
+fn target(m: &Matches) -> Result<Target, UsageError> {
+    match m.free.as_slice() {
+        [host, port] => Ok(Target {
+            host: host.clone(),
+            port: port
+                .parse()
+                .map_err(|_| UsageError(format!("'{port}' is not a port number (0-65535)")))?,
+        }),
+        [] | [_] => Err(UsageError("expected HOST PORT".into())),
+        [_, _, extra, ..] => Err(UsageError(format!("unexpected argument '{extra}'"))),
+    }
+}
+
+/// Reads option `name` as a number in `min..=max`, or `default` when absent.
+fn number<T>(m: &Matches, name: &str, default: T, min: T, max: T) -> Result<T, UsageError>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(text) = m.opt_str(name) else {
+        return Ok(default);
+    };
+    match text.parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(UsageError(format!(
+            "--{name}: '{text}' is not a number from {min} to {max}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    fn serve(line: &str) -> ServeOptions {
+        match parse(&args(line)) {
+            Ok(Command::Serve(o)) => o,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    fn usage_error(line: &str) -> String {
+        match parse(&args(line)) {
+            Err(UsageError(msg)) => msg,
+            other => panic!("{line}: expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let o = serve("serve");
+        assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(o.services, vec!["echo", "daytime"]);
+        assert_eq!((o.echo_port, o.daytime_port), (7007, 7013));
+        assert_eq!(o.max_conns, 4096);
+        assert_eq!(o.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(o.stack_size, 128 * 1024);
+        assert_eq!(o.banner, None);
+        assert_eq!(o.stats, None);
+    }
+
+    #[test]
+    fn serve_every_option() {
+        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --idle-timeout 0 --stack-size 64 --stats 5 --banner");
+        a.push("Mensagem do servidor!".into());
+        let Ok(Command::Serve(o)) = parse(&a) else {
+            panic!()
+        };
+        assert_eq!(o.bind, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(o.services, vec!["daytime"]);
+        assert_eq!((o.echo_port, o.daytime_port), (0, 1313));
+        assert_eq!(o.max_conns, 10);
+        assert_eq!(o.idle_timeout, None);
+        assert_eq!(o.stack_size, 64 * 1024);
+        assert_eq!(o.stats, Some(Duration::from_secs(5)));
+        assert_eq!(o.banner.as_deref(), Some("Mensagem do servidor!"));
+    }
+
+    #[test]
+    fn only_keeps_table_order() {
+        assert_eq!(
+            serve("serve --only daytime,echo").services,
+            vec!["echo", "daytime"]
+        );
+    }
+
+    #[test]
+    fn bad_serve_lines() {
+        assert!(usage_error("serve --echo-port 70000").contains("--echo-port"));
+        assert!(usage_error("serve --max-conns 0").contains("--max-conns"));
+        assert!(usage_error("serve --bind nowhere").contains("--bind"));
+        assert!(usage_error("serve --only gopher").contains("gopher"));
+        assert!(usage_error("serve --only ,").contains("no service"));
+        assert!(usage_error("serve --stack-size 4").contains("--stack-size"));
+        assert!(usage_error("serve --frobnicate").contains("frobnicate"));
+        assert!(usage_error("serve extra").contains("extra"));
+    }
+
+    #[test]
+    fn clients() {
+        let t = Target {
+            host: "localhost".into(),
+            port: 9000,
+        };
+        assert_eq!(
+            parse(&args("talk localhost 9000")),
+            Ok(Command::Talk(t.clone()))
+        );
+        assert_eq!(
+            parse(&args("probe localhost 9000")),
+            Ok(Command::Probe(t.clone(), Duration::from_millis(1000)))
+        );
+        assert_eq!(
+            parse(&args("udp localhost 9000 --timeout 250")),
+            Ok(Command::Udp(t, Duration::from_millis(250)))
+        );
+        assert!(usage_error("talk localhost").contains("HOST PORT"));
+        assert!(usage_error("talk localhost port").contains("port number"));
+        assert!(usage_error("probe a 1 b").contains("'b'"));
+        assert!(usage_error("udp a 1 --timeout 0").contains("--timeout"));
+    }
+
+    #[test]
+    fn top_level() {
+        assert!(matches!(parse(&args("--help")), Ok(Command::Help(_))));
+        assert!(matches!(parse(&args("help")), Ok(Command::Help(_))));
+        assert_eq!(parse(&args("--version")), Ok(Command::Version));
+        assert!(
+            matches!(parse(&args("serve --help")), Ok(Command::Help(h)) if h.contains("--max-conns"))
+        );
+        assert!(
+            matches!(parse(&args("talk -h")), Ok(Command::Help(h)) if h.contains("talk HOST PORT"))
+        );
+        assert!(usage_error("").contains("no command"));
+        assert!(usage_error("frob").contains("unknown command"));
+        assert!(usage_error("--frob").contains("unknown option"));
+    }
+}

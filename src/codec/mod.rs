@@ -1,0 +1,3 @@
+//! Hand-written formats: each a small pure module with no I/O, tested against published vectors.
+
+pub mod rfc3339;

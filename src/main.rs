@@ -1,0 +1,95 @@
+//! The `threadsock` binary: parse the command line, run the command, map the outcome to an exit
+//! status (0 success, 1 runtime failure, 2 usage error).
+
+use crossbeam_channel::RecvTimeoutError;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use threadsock::cli::{self, Command, ServeOptions};
+use threadsock::server::{stats_line, ProcessFigures};
+use threadsock::{client, log, serve};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let command = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("threadsock: {e}\nTry 'threadsock --help'.");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("threadsock {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Serve(opts) => run_serve(&opts),
+        Command::Talk(target) => client::talk::main(&target),
+        Command::Probe(target, timeout) => client::probe::main(&target, timeout),
+        Command::Udp(target, timeout) => client::udp::main(&target, timeout),
+    }
+}
+
+fn run_serve(opts: &ServeOptions) -> ExitCode {
+    let (limits, lowered) = serve::limits(opts);
+    if let Some(note) = lowered {
+        log!("{note}");
+    }
+    // The first SIGINT/SIGTERM asks for a graceful stop through this channel; a second one
+    // exits at once.
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
+    let signals = AtomicUsize::new(0);
+    let installed = ctrlc::set_handler(move || {
+        if signals.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _ = stop_tx.try_send(());
+        } else {
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        log!("cannot install the signal handler: {e}");
+        return ExitCode::from(1);
+    }
+    let mut server = match serve::start(opts, limits) {
+        Ok(s) => s,
+        Err(e) => {
+            log!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    for e in server.endpoints() {
+        println!("listening {}/{} {}", e.service, e.proto, e.addr);
+    }
+    let interval = opts.stats.unwrap_or(Duration::MAX);
+    let mut before = server.stats();
+    let mut taken = Instant::now();
+    loop {
+        match stop_rx.recv_timeout(interval) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                let now = server.stats();
+                let line = stats_line(&before, &now, taken.elapsed(), ProcessFigures::read(), "");
+                eprintln!("{line}");
+                before = now;
+                taken = Instant::now();
+            }
+        }
+    }
+    log!("shutting down (signal again to exit at once)");
+    let report = server.stop();
+    if report.unfinished > 0 {
+        log!(
+            "stopped in {:?} with {} connection threads still running",
+            report.elapsed,
+            report.unfinished
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,104 @@
+//! `threadsock serve`: binds the selected services on the configured address and starts them.
+
+use crate::cli::ServeOptions;
+use crate::server::{cap_max_conns, Limits, OsLimits, Server};
+use crate::service::{daytime, echo};
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+
+/// A socket that could not be bound, named as the `listening` lines name it.
+#[derive(Debug)]
+pub struct BindError {
+    /// E.g. `echo/tcp 127.0.0.1:7007`.
+    pub what: String,
+    /// The OS's reason.
+    pub source: io::Error,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The limits `opts` asks for, with `--max-conns` capped at this machine's thread ceiling; the
+/// second value says what was lowered, if anything.
+pub fn limits(opts: &ServeOptions) -> (Limits, Option<String>) {
+    let ceiling = OsLimits::read().ceiling();
+    let (max_conns, note) = cap_max_conns(opts.max_conns, ceiling.as_ref());
+    let limits = Limits {
+        max_conns,
+        idle_timeout: opts.idle_timeout,
+        stack_size: opts.stack_size,
+    };
+    (limits, note)
+}
+
+/// Binds and starts every service `opts` selects. Stops at the first socket that cannot be
+/// bound; the sockets already started are stopped when the returned error drops the server.
+pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
+    let mut server = Server::new(limits);
+    for &name in &opts.services {
+        match name {
+            "echo" => {
+                let addr = SocketAddr::new(opts.bind, opts.echo_port);
+                let banner = opts.banner.as_deref().map(echo::banner_line);
+                let listener = bind_tcp("echo", addr)?;
+                server
+                    .add_tcp("echo", listener, move |conn| {
+                        echo::serve(conn, banner.as_deref()).map(drop)
+                    })
+                    .map_err(|e| spawn_error("echo/tcp", e))?;
+                let socket = bind_udp("echo", addr)?;
+                server
+                    .add_udp("echo", socket, |packet, _, reply| {
+                        echo::datagram(packet, reply)
+                    })
+                    .map_err(|e| spawn_error("echo/udp", e))?;
+            }
+            "daytime" => {
+                let addr = SocketAddr::new(opts.bind, opts.daytime_port);
+                let listener = bind_tcp("daytime", addr)?;
+                server
+                    .add_tcp("daytime", listener, daytime::serve)
+                    .map_err(|e| spawn_error("daytime/tcp", e))?;
+                let socket = bind_udp("daytime", addr)?;
+                server
+                    .add_udp("daytime", socket, |packet, _, reply| {
+                        daytime::datagram(packet, reply)
+                    })
+                    .map_err(|e| spawn_error("daytime/udp", e))?;
+            }
+            other => unreachable!("cli admits only known services, got {other}"),
+        }
+    }
+    Ok(server)
+}
+
+fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).map_err(|source| BindError {
+        what: format!("{service}/tcp {addr}"),
+        source,
+    })
+}
+
+fn bind_udp(service: &str, addr: SocketAddr) -> Result<UdpSocket, BindError> {
+    UdpSocket::bind(addr).map_err(|source| BindError {
+        what: format!("{service}/udp {addr}"),
+        source,
+    })
+}
+
+fn spawn_error(what: &str, source: io::Error) -> BindError {
+    BindError {
+        what: what.to_string(),
+        source,
+    }
+}

@@ -1,0 +1,117 @@
+//! Registry of live TCP connections: admits up to the limit, and can shut every one down.
+
+use super::stats::ServiceStats;
+use std::collections::HashMap;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// All live connections of one [`Server`](super::Server), across its services.
+///
+/// Each entry shares the connection's `TcpStream` (no `dup`), so `shutdown_all` can wake a
+/// thread blocked in `read` or `write` on it without costing a second file descriptor.
+#[derive(Debug, Default)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    live: HashMap<u64, Arc<TcpStream>>,
+    next_id: u64,
+    closed: bool,
+}
+
+/// Proof that a connection holds a slot; dropping it frees the slot and wakes waiters.
+#[derive(Debug)]
+pub struct Slot {
+    registry: Arc<Registry>,
+    stats: Arc<ServiceStats>,
+    id: u64,
+}
+
+impl Slot {
+    /// The connection's id, unique within the server (thread names use it: `echo#17`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.stats.current.fetch_sub(1, Relaxed);
+        let mut inner = self.registry.lock();
+        inner.live.remove(&self.id);
+        drop(inner);
+        self.registry.changed.notify_all();
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the map inconsistent, so poison is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Admits `stream` if fewer than `max` connections are live and the server is not stopping.
+    pub fn try_admit(
+        self: &Arc<Self>,
+        stream: &Arc<TcpStream>,
+        stats: &Arc<ServiceStats>,
+        max: usize,
+    ) -> Option<Slot> {
+        let mut inner = self.lock();
+        if inner.closed || inner.live.len() >= max {
+            return None;
+        }
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.live.insert(id, Arc::clone(stream));
+        drop(inner);
+        stats.current.fetch_add(1, Relaxed);
+        stats.total.fetch_add(1, Relaxed);
+        Some(Slot {
+            registry: Arc::clone(self),
+            stats: Arc::clone(stats),
+            id,
+        })
+    }
+
+    /// Number of live connections.
+    pub fn len(&self) -> usize {
+        self.lock().live.len()
+    }
+
+    /// Refuses all later admissions and shuts down both directions of every live stream, so that
+    /// each connection thread's blocked `read` returns 0 and its `write` fails.
+    pub fn close_all(&self) {
+        let streams: Vec<Arc<TcpStream>> = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            inner.live.values().cloned().collect()
+        };
+        for s in streams {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Waits until at most `n` connections are live; false if `timeout` passed first.
+    pub fn wait_at_most(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.lock();
+        while inner.live.len() > n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            inner = self
+                .changed
+                .wait_timeout(inner, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}

@@ -1,0 +1,292 @@
+//! The TCP accept loop: one named OS thread per admitted client, running the service's handler.
+
+use super::registry::Slot;
+use super::stats::ServiceStats;
+use super::{Limits, Shared};
+use crate::log::RateLimit;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A service's blocking handler: runs on the connection's own thread until the client is done.
+///
+/// Returning `Ok` closes gracefully (FIN after everything written); returning an error resets the
+/// connection. A timeout error from the idle timeout is counted as an idle close.
+pub type TcpHandler = Arc<dyn Fn(&mut Connection) -> io::Result<()> + Send + Sync>;
+
+/// The line a client gets when it cannot be served (connection limit or no thread available).
+pub const BUSY_LINE: &[u8] = b"ERR server busy\n";
+
+/// How long a graceful close waits for the client to finish sending before closing anyway.
+const LINGER: Duration = Duration::from_secs(1);
+/// How much unread input a graceful close discards before giving up on a clean FIN.
+const LINGER_BYTES: usize = 64 * 1024;
+/// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// One accepted client as its handler sees it: a `Read + Write` byte stream that counts bytes.
+#[derive(Debug)]
+pub struct Connection {
+    stream: Arc<TcpStream>,
+    peer: SocketAddr,
+    stats: Arc<ServiceStats>,
+    id: u64,
+    saw_eof: bool,
+}
+
+impl Connection {
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The server-wide connection id (the thread is named `<service>#<id>`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// True once a read has returned 0: the client has shut down its sending side.
+    pub fn saw_eof(&self) -> bool {
+        self.saw_eof
+    }
+
+    /// The shared socket, for a service that needs a second thread on it (a chat writer).
+    /// Bytes written through it directly are not counted; use [`Connection::writer`] for that.
+    pub fn stream(&self) -> &Arc<TcpStream> {
+        &self.stream
+    }
+
+    /// A second, independently owned writer on the same socket that counts bytes out.
+    pub fn writer(&self) -> CountingWriter {
+        CountingWriter {
+            stream: Arc::clone(&self.stream),
+            stats: Arc::clone(&self.stats),
+        }
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&*self.stream).read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.saw_eof = true;
+        }
+        self.stats.bytes_in.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*self.stream).write(buf)?;
+        self.stats.bytes_out.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A writer half on a connection's socket, owned by another thread; counts bytes out.
+#[derive(Debug)]
+pub struct CountingWriter {
+    stream: Arc<TcpStream>,
+    stats: Arc<ServiceStats>,
+}
+
+impl CountingWriter {
+    /// The shared socket (to shut it down when the writer gives up).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*self.stream).write(buf)?;
+        self.stats.bytes_out.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// True for the errors a socket timeout produces (the idle timeout fired).
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Accepts until the server stops. Never returns early on an error: per-connection errors are
+/// skipped, and resource errors (out of file descriptors, buffers) are logged and backed off.
+pub(crate) fn accept_loop(
+    listener: TcpListener,
+    stats: Arc<ServiceStats>,
+    handler: TcpHandler,
+    shared: Arc<Shared>,
+) {
+    let mut backoff = Duration::ZERO;
+    let mut error_log = RateLimit::new(Duration::from_secs(1));
+    let mut refusal_log = RateLimit::new(Duration::from_secs(1));
+    // A spare descriptor: when the process runs out, closing it lets us accept and refuse one
+    // client cleanly instead of leaving the backlog to time out (libuv and nginx do the same).
+    let mut reserve = File::open("/dev/null").ok();
+    loop {
+        let accepted = listener.accept();
+        if shared.is_stopping() {
+            return;
+        }
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::ZERO;
+                if let Err(why) = admit(stream, peer, &stats, &handler, &shared) {
+                    stats.refused.fetch_add(1, Relaxed);
+                    if let Some(held) = refusal_log.allow(Instant::now()) {
+                        crate::log!(
+                            "{}/tcp: refused {peer}: {why}{}",
+                            stats.service,
+                            held_note(held)
+                        );
+                    }
+                }
+            }
+            Err(e) if is_per_connection(&e) => {}
+            Err(e) => {
+                if let Some(held) = error_log.allow(Instant::now()) {
+                    crate::log!("{}/tcp: accept: {e}{}", stats.service, held_note(held));
+                }
+                if is_out_of_descriptors(&e) && reserve.take().is_some() {
+                    if let Ok((stream, _)) = listener.accept() {
+                        stats.refused.fetch_add(1, Relaxed);
+                        refuse(&stream);
+                    }
+                    reserve = File::open("/dev/null").ok();
+                    if reserve.is_some() {
+                        continue;
+                    }
+                }
+                backoff = (backoff * 2).clamp(Duration::from_millis(5), MAX_BACKOFF);
+                thread::sleep(backoff);
+            }
+        }
+    }
+}
+
+fn held_note(held: u64) -> String {
+    if held == 0 {
+        String::new()
+    } else {
+        format!(" ({held} more since the last such line)")
+    }
+}
+
+/// Errors about one connection only (it went away before we accepted it): just accept the next.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// EMFILE (24) or ENFILE (23): the process or the system is out of file descriptors.
+fn is_out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24))
+}
+
+/// Registers the client and starts its thread; on failure the client gets [`BUSY_LINE`].
+fn admit(
+    stream: TcpStream,
+    peer: SocketAddr,
+    stats: &Arc<ServiceStats>,
+    handler: &TcpHandler,
+    shared: &Arc<Shared>,
+) -> Result<(), String> {
+    let stream = Arc::new(stream);
+    let limits = &shared.limits;
+    let Some(slot) = shared.registry.try_admit(&stream, stats, limits.max_conns) else {
+        refuse(&stream);
+        return Err(format!(
+            "{} connections live (--max-conns)",
+            limits.max_conns
+        ));
+    };
+    let conn = Connection {
+        stream: Arc::clone(&stream),
+        peer,
+        stats: Arc::clone(stats),
+        id: slot.id(),
+        saw_eof: false,
+    };
+    let handler = Arc::clone(handler);
+    let thread_shared = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name(format!("{}#{}", stats.service, slot.id()))
+        .stack_size(limits.stack_size)
+        .spawn(move || serve_connection(conn, &handler, slot, &thread_shared));
+    match spawned {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // The closure (and with it the slot) was dropped, so the registry is already clean.
+            refuse(&stream);
+            Err(format!("cannot start a thread: {e}"))
+        }
+    }
+}
+
+/// Sends [`BUSY_LINE`] without ever blocking the accept loop, then closes.
+fn refuse(stream: &TcpStream) {
+    let _ = stream.set_nonblocking(true);
+    let _ = (&*stream).write(BUSY_LINE);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// The body of a connection thread: set up the socket, run the handler, close properly.
+fn serve_connection(mut conn: Connection, handler: &TcpHandler, slot: Slot, shared: &Shared) {
+    let limits: &Limits = &shared.limits;
+    let _ = conn.stream.set_nodelay(true);
+    if limits.idle_timeout.is_some() {
+        let _ = conn.stream.set_read_timeout(limits.idle_timeout);
+        let _ = conn.stream.set_write_timeout(limits.idle_timeout);
+    }
+    match handler(&mut conn) {
+        Ok(()) => close_gracefully(&mut conn, shared),
+        Err(e) => {
+            if is_timeout(&e) {
+                conn.stats.idle_closed.fetch_add(1, Relaxed);
+            }
+            let _ = conn.stream.shutdown(Shutdown::Both);
+        }
+    }
+    drop(slot);
+}
+
+/// Sends FIN, then reads and discards what the client still sends (bounded in time and bytes),
+/// so that closing with unread input does not turn into a reset that destroys our last reply.
+fn close_gracefully(conn: &mut Connection, shared: &Shared) {
+    let _ = conn.stream.shutdown(Shutdown::Write);
+    if conn.saw_eof || shared.is_stopping() {
+        return;
+    }
+    let _ = conn.stream.set_read_timeout(Some(LINGER));
+    let deadline = Instant::now() + LINGER;
+    let mut scratch = [0u8; 512];
+    let mut discarded = 0;
+    while discarded < LINGER_BYTES && Instant::now() < deadline {
+        match (&*conn.stream).read(&mut scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => discarded += n,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The `threadsock` binary: help and usage errors, runtime errors, SIGTERM with live clients,
+//! and the talk, probe and udp clients against a real server.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use support::*;
+use threadsock::server::Limits;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_and_version() {
+    let out = run_bin(&["--help"], b"");
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("serve"));
+    for cmd in ["serve", "talk", "probe", "udp"] {
+        let out = run_bin(&[cmd, "--help"], b"");
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(
+            text(&out.stdout).contains(&format!("threadsock {cmd}")),
+            "{cmd} --help"
+        );
+    }
+    let out = run_bin(&["--version"], b"");
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        format!("threadsock {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["serve", "--max-conns", "lots"],
+        &["serve", "--echo-port", "65536"],
+        &["serve", "--only", "gopher"],
+        &["talk", "localhost"],
+        &["probe", "localhost", "http"],
+    ] {
+        let out = run_bin(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("threadsock: ") && err.contains("--help"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_port_in_use_exits_1_naming_the_address() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = run_bin(&["serve", "--only", "echo", "--echo-port", &port], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("echo/tcp 127.0.0.1:{port}")), "{err}");
+    assert!(err.to_lowercase().contains("in use"), "{err}");
+}
+
+#[test]
+fn sigterm_stops_a_server_with_clients_and_exits_0() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--echo-port", "0", "--daytime-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    // Read the listening lines on a thread so a silent server fails the test instead of hanging.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(8);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        lines.push(rx.recv_timeout(WAIT).expect("a listening line"));
+    }
+    let echo: SocketAddr = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("listening echo/tcp "))
+        .expect("echo/tcp line")
+        .parse()
+        .unwrap();
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("listening daytime/udp 127.0.0.1:")));
+
+    let mut clients: Vec<_> = (0..50).map(|_| connect(echo)).collect();
+    for c in &mut clients {
+        assert_eq!(round_trip(c, b"ping"), b"ping");
+    }
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait_with_output());
+    });
+    let out = match done_rx.recv_timeout(WAIT) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("serve did not exit after SIGTERM");
+        }
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for c in &mut clients {
+        assert!(read_to_eof(c, 0).map(|r| r.is_empty()).unwrap_or(true));
+    }
+}
+
+#[test]
+fn talk_sends_stdin_and_prints_until_the_server_closes() {
+    let mut opts = options(&["echo"]);
+    opts.banner = Some("Mensagem do servidor!".into());
+    let server = start_with(&opts, Limits::default());
+    let port = tcp_addr(&server, "echo").port().to_string();
+    let out = run_bin(&["talk", "127.0.0.1", &port], b"Client 1 says hi!\nbye\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Mensagem do servidor!\r\nClient 1 says hi!\nbye\n"
+    );
+}
+
+#[test]
+fn talk_with_no_server_says_so() {
+    let port = free_port().to_string();
+    let out = run_bin(&["talk", "127.0.0.1", &port], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!("No server at 127.0.0.1 {port}")
+    );
+}
+
+#[test]
+fn probe_open_and_closed() {
+    let server = start(&["daytime"]);
+    let port = tcp_addr(&server, "daytime").port().to_string();
+    let out = run_bin(&["probe", "127.0.0.1", &port], b"");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "open\n".into())
+    );
+    let closed = free_port().to_string();
+    let out = run_bin(&["probe", "127.0.0.1", &closed, "--timeout", "500"], b"");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(1), "closed\n".into())
+    );
+}
+
+#[test]
+fn udp_client_sends_lines_and_prints_replies() {
+    let server = start(&["echo"]);
+    let port = udp_addr(&server, "echo").port().to_string();
+    let out = run_bin(
+        &["udp", "127.0.0.1", &port, "--timeout", "2000"],
+        b"Client 1 says hi!\nsecond\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Client 1 says hi!\nsecond\n");
+}
+
+#[test]
+fn udp_client_reports_an_unreachable_port() {
+    let port = free_port().to_string();
+    let out = run_bin(
+        &["udp", "127.0.0.1", &port, "--timeout", "2000"],
+        b"anyone?\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("No server at 127.0.0.1"),
+        "{}",
+        text(&out.stderr)
+    );
+}

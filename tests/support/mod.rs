@@ -1,0 +1,129 @@
+//! Test support: start services on 127.0.0.1 port 0 through the same wiring as `serve`, and
+//! client helpers whose every wait is bounded. Dropping the returned `Server` stops and joins it.
+#![allow(dead_code)]
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+use threadsock::cli::ServeOptions;
+use threadsock::server::{Limits, Proto, Server};
+
+/// Upper bound on any single wait in a test; reaching it is a failure, not a timing assertion.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Options for `services` on 127.0.0.1 with every port 0.
+pub fn options(services: &[&'static str]) -> ServeOptions {
+    ServeOptions {
+        bind: [127, 0, 0, 1].into(),
+        services: services.to_vec(),
+        echo_port: 0,
+        daytime_port: 0,
+        max_conns: 4096,
+        idle_timeout: Some(Duration::from_secs(300)),
+        stack_size: 128 * 1024,
+        banner: None,
+        stats: None,
+    }
+}
+
+/// Starts the services `opts` selects under `limits`.
+pub fn start_with(opts: &ServeOptions, limits: Limits) -> Server {
+    threadsock::serve::start(opts, limits).expect("start test server")
+}
+
+/// Starts `services` with default limits.
+pub fn start(services: &[&'static str]) -> Server {
+    start_with(&options(services), Limits::default())
+}
+
+/// The address of `service` over TCP.
+pub fn tcp_addr(server: &Server, service: &str) -> SocketAddr {
+    server
+        .local_addr(service, Proto::Tcp)
+        .expect("tcp endpoint")
+}
+
+/// The address of `service` over UDP.
+pub fn udp_addr(server: &Server, service: &str) -> SocketAddr {
+    server
+        .local_addr(service, Proto::Udp)
+        .expect("udp endpoint")
+}
+
+/// A connected client whose reads and writes fail after [`WAIT`] instead of hanging.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.set_write_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+/// Reads until end of stream (at most `limit` bytes).
+pub fn read_to_eof(stream: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    stream.take(limit as u64 + 1).read_to_end(&mut out)?;
+    assert!(out.len() <= limit, "more than {limit} bytes before EOF");
+    Ok(out)
+}
+
+/// Reads exactly `n` bytes.
+pub fn read_exact(stream: &mut impl Read, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    stream.read_exact(&mut buf).expect("read_exact");
+    buf
+}
+
+/// Sends `msg` and reads the same number of bytes back: proof the connection is being served.
+pub fn round_trip(stream: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
+    stream.write_all(msg).expect("write");
+    read_exact(stream, msg.len())
+}
+
+/// A UDP client on an ephemeral loopback port, bounded like [`connect`].
+pub fn udp_client() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+/// Path of the `threadsock` binary built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_threadsock");
+
+/// Runs the binary with `args`, feeding `stdin`, and returns its output; fails the test (and
+/// kills the process) if it has not exited within [`WAIT`].
+pub fn run_bin(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn threadsock");
+    let pid = child.id();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(WAIT) {
+        Ok(out) => out.expect("wait for threadsock"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("threadsock {args:?} did not exit within {WAIT:?}");
+        }
+    }
+}
+
+/// A loopback port with nothing listening on it (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
