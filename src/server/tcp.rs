@@ -149,7 +149,6 @@ pub(crate) fn accept_loop(
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
                 if let Err(why) = admit(stream, peer, &stats, &handler, &shared) {
-                    stats.refused.fetch_add(1, Relaxed);
                     if let Some(held) = refusal_log.allow(Instant::now()) {
                         crate::log!(
                             "{}/tcp: refused {peer}: {why}{}",
@@ -166,8 +165,7 @@ pub(crate) fn accept_loop(
                 }
                 if is_out_of_descriptors(&e) && reserve.take().is_some() {
                     if let Ok((stream, _)) = listener.accept() {
-                        stats.refused.fetch_add(1, Relaxed);
-                        refuse(&stream);
+                        refuse(&stream, &stats);
                     }
                     reserve = File::open("/dev/null").ok();
                     if reserve.is_some() {
@@ -205,7 +203,8 @@ fn is_out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-/// Registers the client and starts its thread; on failure the client gets [`BUSY_LINE`].
+/// Registers the client and starts its thread; on failure the client gets [`BUSY_LINE`] and the
+/// error says why.
 fn admit(
     stream: TcpStream,
     peer: SocketAddr,
@@ -216,7 +215,7 @@ fn admit(
     let stream = Arc::new(stream);
     let limits = &shared.limits;
     let Some(slot) = shared.registry.try_admit(&stream, stats, limits.max_conns) else {
-        refuse(&stream);
+        refuse(&stream, stats);
         return Err(format!(
             "{} connections live (--max-conns)",
             limits.max_conns
@@ -239,14 +238,16 @@ fn admit(
         Ok(_) => Ok(()),
         Err(e) => {
             // The closure (and with it the slot) was dropped, so the registry is already clean.
-            refuse(&stream);
+            refuse(&stream, stats);
             Err(format!("cannot start a thread: {e}"))
         }
     }
 }
 
-/// Sends [`BUSY_LINE`] without ever blocking the accept loop, then closes.
-fn refuse(stream: &TcpStream) {
+/// Counts the refusal, then sends [`BUSY_LINE`] without ever blocking the accept loop, and
+/// closes. Counting first means a client that has read the line sees the counter too.
+fn refuse(stream: &TcpStream, stats: &ServiceStats) {
+    stats.refused.fetch_add(1, Relaxed);
     let _ = stream.set_nonblocking(true);
     let _ = (&*stream).write(BUSY_LINE);
     let _ = stream.shutdown(Shutdown::Write);
