@@ -109,3 +109,102 @@ fn a_client_that_never_reads_is_closed_by_the_idle_timeout_too() {
     assert!(sent < 256 << 20, "server never stopped accepting bytes");
     assert!(server.wait_connections_at_most(0, WAIT));
 }
+
+/// Starts `threadsock serve --only echo` on a free port; returns the child and its echo address.
+fn spawn_serve() -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--only", "echo", "--echo-port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening echo/tcp ")
+        .expect("listening line")
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+#[test]
+fn out_of_file_descriptors_refuses_cleanly_and_recovers() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let (mut child, addr) = spawn_serve();
+    let pid = child.id();
+    // Leave the server room for only a few more sockets than it holds now.
+    let open_now = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let cap = (open_now + 4).to_string();
+    let set = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={cap}:{cap}")])
+        .status()
+        .unwrap();
+    assert!(set.success());
+
+    let mut served = Vec::new();
+    let mut refused = 0;
+    for i in 0..12u8 {
+        let mut c = connect(addr);
+        c.write_all(&[i]).unwrap();
+        // Each client is either echoed or told it is refused: never left hanging (WAIT bounds it).
+        let mut first = [0u8; 1];
+        c.read_exact(&mut first).unwrap();
+        if first[0] == i {
+            served.push(c);
+        } else {
+            let mut rest = read_to_eof(&mut c, 64).unwrap();
+            rest.insert(0, first[0]);
+            assert_eq!(rest, BUSY_LINE);
+            refused += 1;
+        }
+    }
+    assert!(
+        !served.is_empty() && refused > 0,
+        "served {} refused {refused}",
+        served.len()
+    );
+    // The served clients are unaffected, and once they leave the server serves again.
+    for c in &mut served {
+        assert_eq!(round_trip(c, b"ok"), b"ok");
+    }
+    drop(served);
+    let mut again = None;
+    for _ in 0..50 {
+        let mut c = connect(addr);
+        c.write_all(b"z").unwrap();
+        let mut first = [0u8; 1];
+        if c.read_exact(&mut first).is_ok() && &first == b"z" {
+            again = Some(c);
+            break;
+        }
+    }
+    assert!(
+        again.is_some(),
+        "never served again after descriptors were freed"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "server died");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx.recv_timeout(WAIT).expect("exit after SIGTERM").unwrap();
+    assert!(status.success());
+}
