@@ -4,7 +4,7 @@
 use crossbeam_channel::RecvTimeoutError;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use threadsock::cli::{self, Command, ServeOptions};
 use threadsock::server::{stats_line, ProcessFigures};
 use threadsock::{client, log, serve};
@@ -23,11 +23,11 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Help(text) => {
-            println!("{text}");
+            say(format_args!("{text}"));
             ExitCode::SUCCESS
         }
         Command::Version => {
-            println!("threadsock {}", env!("CARGO_PKG_VERSION"));
+            say(format_args!("threadsock {}", env!("CARGO_PKG_VERSION")));
             ExitCode::SUCCESS
         }
         Command::Serve(opts) => run_serve(&opts),
@@ -65,20 +65,17 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         }
     };
     for e in server.endpoints() {
-        println!("listening {}/{} {}", e.service, e.proto, e.addr);
+        say(format_args!("listening {}/{} {}", e.service, e.proto, e.addr));
     }
     let interval = opts.stats.unwrap_or(Duration::MAX);
-    let mut before = server.stats();
-    let mut taken = Instant::now();
+    let mut before = server.sample();
     loop {
         match stop_rx.recv_timeout(interval) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
-                let now = server.stats();
-                let line = stats_line(&before, &now, taken.elapsed(), ProcessFigures::read(), "");
-                eprintln!("{line}");
+                let now = server.sample();
+                eprintln!("{}", stats_line(&before, &now, ProcessFigures::read()));
                 before = now;
-                taken = Instant::now();
             }
         }
     }
@@ -92,4 +89,11 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Prints one line on stdout, ignoring a closed or full stdout: a server must not die because
+/// nobody reads its `listening` lines (`println!` would panic on EPIPE).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

@@ -206,5 +206,5 @@ fn out_of_file_descriptors_refuses_cleanly_and_recovers() {
         let _ = tx.send(child.wait());
     });
     let status = rx.recv_timeout(WAIT).expect("exit after SIGTERM").unwrap();
-    assert!(status.success());
+    assert!(status.success(), "{status:?}");
 }

@@ -1,6 +1,7 @@
 //! `threadsock probe HOST PORT`: the seed's test_port. Is a TCP server accepting there?
 
 use crate::cli::Target;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,11 +12,11 @@ pub fn is_open(target: &Target, timeout: Duration) -> bool {
 
 /// Prints `open` (exit 0) or `closed` (exit 1).
 pub fn main(target: &Target, timeout: Duration) -> ExitCode {
-    if is_open(target, timeout) {
-        println!("open");
-        ExitCode::SUCCESS
+    let (word, code) = if is_open(target, timeout) {
+        ("open", ExitCode::SUCCESS)
     } else {
-        println!("closed");
-        ExitCode::from(1)
-    }
+        ("closed", ExitCode::from(1))
+    };
+    let _ = writeln!(std::io::stdout(), "{word}");
+    code
 }
