@@ -1,6 +1,6 @@
 //! The command line: option tables per subcommand and parsing into a [`Command`]. Pure: no I/O.
 
-use crate::service;
+use crate::service::{self, chat::ChatConfig};
 use getopts::{Matches, Options};
 use std::fmt;
 use std::net::IpAddr;
@@ -11,6 +11,8 @@ use std::time::Duration;
 pub const ECHO_PORT: u16 = 7007;
 /// Default port of the daytime service (RFC 867's port 13, moved above 1024).
 pub const DAYTIME_PORT: u16 = 7013;
+/// Default port of the chat service (the seed's chat server's port).
+pub const CHAT_PORT: u16 = 9000;
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,10 @@ pub struct ServeOptions {
     pub echo_port: u16,
     /// Daytime port, TCP and UDP.
     pub daytime_port: u16,
+    /// Chat port, TCP.
+    pub chat_port: u16,
+    /// Chat line length limit and outbox size.
+    pub chat: ChatConfig,
     /// Connection limit before the OS ceiling is applied.
     pub max_conns: usize,
     /// Idle timeout; `None` for none.
@@ -79,7 +85,7 @@ Usage: threadsock <command> [options]
 A blocking, thread-per-connection socket server and its clients.
 
 Commands:
-  serve    run the echo and daytime services (TCP and UDP)
+  serve    run the echo, daytime and chat services
   talk     send stdin lines to a TCP server, print what it sends
   probe    tell whether a TCP port is open
   udp      send stdin lines as UDP datagrams, print the replies
@@ -174,6 +180,24 @@ fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
     );
     opts.optopt(
         "",
+        "chat-port",
+        &format!("chat port, TCP (default {CHAT_PORT})"),
+        "N",
+    );
+    opts.optopt(
+        "",
+        "max-line",
+        "longest chat line in bytes (default 4096)",
+        "BYTES",
+    );
+    opts.optopt(
+        "",
+        "outbox",
+        "chat lines that may wait for one client before it is dropped (default 1024)",
+        "N",
+    );
+    opts.optopt(
+        "",
         "max-conns",
         "TCP connections served at once (default 4096)",
         "N",
@@ -230,6 +254,11 @@ fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
         services,
         echo_port: number(&m, "echo-port", ECHO_PORT, 0, u16::MAX)?,
         daytime_port: number(&m, "daytime-port", DAYTIME_PORT, 0, u16::MAX)?,
+        chat_port: number(&m, "chat-port", CHAT_PORT, 0, u16::MAX)?,
+        chat: ChatConfig {
+            max_line: number(&m, "max-line", 4096, 16, 1 << 20)?,
+            outbox_lines: number(&m, "outbox", 1024, 1, 1 << 20)?,
+        },
         max_conns: number(&m, "max-conns", 4096, 1, 10_000_000)?,
         idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
         stack_size: stack_kib * 1024,
@@ -328,8 +357,12 @@ mod tests {
     fn serve_defaults() {
         let o = serve("serve");
         assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(o.services, vec!["echo", "daytime"]);
-        assert_eq!((o.echo_port, o.daytime_port), (7007, 7013));
+        assert_eq!(o.services, vec!["echo", "daytime", "chat"]);
+        assert_eq!(
+            (o.echo_port, o.daytime_port, o.chat_port),
+            (7007, 7013, 9000)
+        );
+        assert_eq!(o.chat, ChatConfig::default());
         assert_eq!(o.max_conns, 4096);
         assert_eq!(o.idle_timeout, Some(Duration::from_secs(300)));
         assert_eq!(o.stack_size, 128 * 1024);
@@ -339,7 +372,7 @@ mod tests {
 
     #[test]
     fn serve_every_option() {
-        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --idle-timeout 0 --stack-size 64 --stats 5 --banner");
+        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --idle-timeout 0 --stack-size 64 --stats 5 --banner");
         a.push("Mensagem do servidor!".into());
         let Ok(Command::Serve(o)) = parse(&a) else {
             panic!()
@@ -348,6 +381,8 @@ mod tests {
         assert_eq!(o.services, vec!["daytime"]);
         assert_eq!((o.echo_port, o.daytime_port), (0, 1313));
         assert_eq!(o.max_conns, 10);
+        assert_eq!(o.chat_port, 0);
+        assert_eq!((o.chat.max_line, o.chat.outbox_lines), (100, 8));
         assert_eq!(o.idle_timeout, None);
         assert_eq!(o.stack_size, 64 * 1024);
         assert_eq!(o.stats, Some(Duration::from_secs(5)));
@@ -366,6 +401,8 @@ mod tests {
     fn bad_serve_lines() {
         assert!(usage_error("serve --echo-port 70000").contains("--echo-port"));
         assert!(usage_error("serve --max-conns 0").contains("--max-conns"));
+        assert!(usage_error("serve --max-line 2").contains("--max-line"));
+        assert!(usage_error("serve --outbox 0").contains("--outbox"));
         assert!(usage_error("serve --bind nowhere").contains("--bind"));
         assert!(usage_error("serve --only gopher").contains("gopher"));
         assert!(usage_error("serve --only ,").contains("no service"));

@@ -2,10 +2,16 @@
 
 use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
+use crate::service::chat::Chat;
 use crate::service::{daytime, echo};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long shutdown waits for chat clients to receive `* server shutting down`.
+const CHAT_GOODBYE: Duration = Duration::from_millis(500);
 
 /// A socket that could not be bound, named as the `listening` lines name it.
 #[derive(Debug)]
@@ -32,7 +38,13 @@ impl std::error::Error for BindError {
 /// second value says what was lowered, if anything.
 pub fn limits(opts: &ServeOptions) -> (Limits, Option<String>) {
     let ceiling = OsLimits::read().ceiling();
-    let (max_conns, note) = cap_max_conns(opts.max_conns, ceiling.as_ref());
+    // A chat client has a reader and a writer thread.
+    let threads_per_conn = if opts.services.contains(&"chat") {
+        2
+    } else {
+        1
+    };
+    let (max_conns, note) = cap_max_conns(opts.max_conns, ceiling.as_ref(), threads_per_conn);
     let limits = Limits {
         max_conns,
         idle_timeout: opts.idle_timeout,
@@ -75,6 +87,17 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                         daytime::datagram(packet, reply)
                     })
                     .map_err(|e| spawn_error("daytime/udp", e))?;
+            }
+            "chat" => {
+                let addr = SocketAddr::new(opts.bind, opts.chat_port);
+                let listener = bind_tcp("chat", addr)?;
+                let chat = Chat::start(opts.chat).map_err(|e| spawn_error("chat hub", e))?;
+                let (for_stop, for_stats) = (Arc::clone(&chat), Arc::clone(&chat));
+                server
+                    .add_tcp("chat", listener, move |conn| chat.serve(conn))
+                    .map_err(|e| spawn_error("chat/tcp", e))?;
+                server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
+                server.add_metrics(move || for_stats.metrics());
             }
             other => unreachable!("cli admits only known services, got {other}"),
         }

@@ -109,19 +109,32 @@ fn soft_limit(table: &str, row: &str) -> Option<u64> {
     line[row.len()..].split_whitespace().next()?.parse().ok()
 }
 
-/// Caps a requested `--max-conns` at the ceiling; returns the value to use and, when it was
-/// lowered, a message saying why.
-pub fn cap_max_conns(requested: usize, ceiling: Option<&Ceiling>) -> (usize, Option<String>) {
-    match ceiling {
-        Some(c) if requested > c.conns => (
-            c.conns,
-            Some(format!(
-                "--max-conns {requested} lowered to {} (the OS ceiling here: {})",
-                c.conns, c.source
-            )),
-        ),
-        _ => (requested, None),
+/// Caps a requested `--max-conns` at the ceiling, for connections that each need
+/// `threads_per_conn` threads; returns the value to use and, when it was lowered, why.
+pub fn cap_max_conns(
+    requested: usize,
+    ceiling: Option<&Ceiling>,
+    threads_per_conn: usize,
+) -> (usize, Option<String>) {
+    let Some(c) = ceiling else {
+        return (requested, None);
+    };
+    let safe = (c.conns / threads_per_conn.max(1)).max(1);
+    if requested <= safe {
+        return (requested, None);
     }
+    let per = if threads_per_conn > 1 {
+        format!(", {threads_per_conn} threads per connection")
+    } else {
+        String::new()
+    };
+    (
+        safe,
+        Some(format!(
+            "--max-conns {requested} lowered to {safe} (the OS ceiling here: {}{per})",
+            c.source
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -179,10 +192,13 @@ Max open files            20000                1048576              files
             conns: 100,
             source: "x".into(),
         };
-        assert_eq!(cap_max_conns(50, Some(&c)), (50, None));
-        let (n, msg) = cap_max_conns(4096, Some(&c));
+        assert_eq!(cap_max_conns(50, Some(&c), 1), (50, None));
+        let (n, msg) = cap_max_conns(4096, Some(&c), 1);
         assert_eq!(n, 100);
         assert!(msg.unwrap().contains("lowered to 100"));
-        assert_eq!(cap_max_conns(4096, None), (4096, None));
+        assert_eq!(cap_max_conns(4096, None, 1), (4096, None));
+        let (n, msg) = cap_max_conns(4096, Some(&c), 2);
+        assert_eq!(n, 50);
+        assert!(msg.unwrap().contains("2 threads per connection"));
     }
 }

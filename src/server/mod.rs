@@ -8,7 +8,7 @@ mod tcp;
 mod udp;
 
 pub use ceiling::{cap_max_conns, Ceiling, OsLimits};
-pub use stats::{stats_line, ProcessFigures, ServiceSnapshot, ServiceStats};
+pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample};
 pub use tcp::{is_timeout, Connection, CountingWriter, TcpHandler, BUSY_LINE};
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
@@ -101,6 +101,7 @@ pub struct StopReport {
 }
 
 type StopHook = Box<dyn FnOnce() + Send>;
+type MetricSource = Box<dyn Fn() -> Vec<Metric> + Send + Sync>;
 
 /// A running server: the caller binds sockets, hands them over with a handler, and later stops.
 ///
@@ -110,6 +111,7 @@ pub struct Server {
     endpoints: Vec<Endpoint>,
     stats: Vec<Arc<ServiceStats>>,
     stop_hooks: Vec<StopHook>,
+    metric_sources: Vec<MetricSource>,
     /// Each loop thread holds a clone and drops it on exit; all gone means all loops ended.
     loops_alive: Option<Sender<()>>,
     loops_done: Receiver<()>,
@@ -139,6 +141,7 @@ impl Server {
             endpoints: Vec::new(),
             stats: Vec::new(),
             stop_hooks: Vec::new(),
+            metric_sources: Vec::new(),
             loops_alive: Some(alive),
             loops_done: done,
             stopped: false,
@@ -238,6 +241,20 @@ impl Server {
     /// Counters of every endpoint, in the order they were added.
     pub fn stats(&self) -> Vec<ServiceSnapshot> {
         self.stats.iter().map(|s| s.snapshot()).collect()
+    }
+
+    /// Adds service-specific figures to every [`StatsSample`].
+    pub fn add_metrics(&mut self, source: impl Fn() -> Vec<Metric> + Send + Sync + 'static) {
+        self.metric_sources.push(Box::new(source));
+    }
+
+    /// Counters and metrics now, for the stats line.
+    pub fn sample(&self) -> StatsSample {
+        StatsSample {
+            services: self.stats(),
+            metrics: self.metric_sources.iter().flat_map(|f| f()).collect(),
+            at: Instant::now(),
+        }
     }
 
     /// Live TCP connections across services.

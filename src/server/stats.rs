@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::time::Duration;
 
 /// Live counters of one service on one transport, shared by its accept loop and connection threads.
 #[derive(Debug)]
@@ -106,25 +105,43 @@ impl ProcessFigures {
     }
 }
 
-/// Builds one `--stats` line from the previous and current snapshots taken `elapsed` apart.
+/// A figure a service adds to the stats line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// A level, printed as `name=value`.
+    Gauge(&'static str, u64),
+    /// A running total, printed as a per-second rate `name_ps=value`.
+    Rate(&'static str, u64),
+}
+
+/// Everything the stats line is computed from, taken at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsSample {
+    /// Per-endpoint counters.
+    pub services: Vec<ServiceSnapshot>,
+    /// Service-specific figures.
+    pub metrics: Vec<Metric>,
+    /// When it was taken.
+    pub at: std::time::Instant,
+}
+
+/// Builds one `--stats` line from two samples.
 ///
-/// Example: `stats conns=3 threads=9 rss_kb=2964 in_Bps=1200 out_Bps=1200 echo/tcp=2/17 daytime/tcp=1/4`
-/// where `svc/proto=current/total`; `extra` is appended verbatim (services add their own fields).
-pub fn stats_line(
-    before: &[ServiceSnapshot],
-    now: &[ServiceSnapshot],
-    elapsed: Duration,
-    process: ProcessFigures,
-    extra: &str,
-) -> String {
-    let secs = elapsed.as_secs_f64().max(1e-3);
+/// Example: `stats conns=3 threads=9 rss_kb=2964 in_Bps=1200 out_Bps=1200 echo/tcp=2/17 chat_clients=1`
+/// where `svc/proto=current/total`, followed by the services' own metrics.
+pub fn stats_line(before: &StatsSample, now: &StatsSample, process: ProcessFigures) -> String {
+    let secs = now
+        .at
+        .saturating_duration_since(before.at)
+        .as_secs_f64()
+        .max(1e-3);
+    let per_sec = |then: u64, now: u64| (now.saturating_sub(then) as f64 / secs).round() as u64;
     let sum = |snaps: &[ServiceSnapshot], f: fn(&ServiceSnapshot) -> u64| -> u64 {
         snaps.iter().map(f).sum()
     };
-    let rate = |f: fn(&ServiceSnapshot) -> u64| {
-        (sum(now, f).saturating_sub(sum(before, f)) as f64 / secs).round() as u64
-    };
-    let conns: usize = now.iter().map(|s| s.current).sum();
+    let rate =
+        |f: fn(&ServiceSnapshot) -> u64| per_sec(sum(&before.services, f), sum(&now.services, f));
+    let conns: usize = now.services.iter().map(|s| s.current).sum();
     let mut line = format!("stats conns={conns}");
     let opt = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
     let _ = write!(
@@ -135,15 +152,29 @@ pub fn stats_line(
         rate(|s| s.bytes_in),
         rate(|s| s.bytes_out)
     );
-    for s in now {
+    for s in &now.services {
         let _ = write!(line, " {}/{}={}/{}", s.service, s.proto, s.current, s.total);
         if s.refused > 0 {
             let _ = write!(line, " refused={}", s.refused);
         }
     }
-    if !extra.is_empty() {
-        line.push(' ');
-        line.push_str(extra);
+    for m in &now.metrics {
+        match *m {
+            Metric::Gauge(name, v) => {
+                let _ = write!(line, " {name}={v}");
+            }
+            Metric::Rate(name, total) => {
+                let then = before
+                    .metrics
+                    .iter()
+                    .find_map(|b| match *b {
+                        Metric::Rate(n, t) if n == name => Some(t),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                let _ = write!(line, " {name}_ps={}", per_sec(then, total));
+            }
+        }
     }
     line
 }
@@ -151,6 +182,7 @@ pub fn stats_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn parses_proc_status() {
@@ -169,14 +201,31 @@ mod tests {
         now.total = 17;
         now.bytes_in = 2400;
         now.bytes_out = 1200;
+        let t0 = std::time::Instant::now();
+        let before = StatsSample {
+            services: vec![zero],
+            metrics: vec![
+                Metric::Gauge("chat_clients", 0),
+                Metric::Rate("chat_lines_in", 100),
+            ],
+            at: t0,
+        };
+        let after = StatsSample {
+            services: vec![now],
+            metrics: vec![
+                Metric::Gauge("chat_clients", 1),
+                Metric::Rate("chat_lines_in", 300),
+            ],
+            at: t0 + Duration::from_secs(2),
+        };
         let process = ProcessFigures {
             threads: Some(9),
             rss_kb: None,
         };
-        let line = stats_line(&[zero], &[now], Duration::from_secs(2), process, "chat=1");
         assert_eq!(
-            line,
-            "stats conns=2 threads=9 rss_kb=? in_Bps=1200 out_Bps=600 echo/tcp=2/17 chat=1"
+            stats_line(&before, &after, process),
+            "stats conns=2 threads=9 rss_kb=? in_Bps=1200 out_Bps=600 echo/tcp=2/17 \
+             chat_clients=1 chat_lines_in_ps=100"
         );
     }
 }

@@ -1,8 +1,9 @@
 //! The services: each a blocking function over a byte stream, plus its datagram form where the
 //! protocol has one. They know nothing of threads, listeners or shutdown.
 
+pub mod chat;
 pub mod daytime;
 pub mod echo;
 
 /// Every service `serve` can run, in the order their sockets are bound and listed.
-pub const NAMES: &[&str] = &["echo", "daytime"];
+pub const NAMES: &[&str] = &["echo", "daytime", "chat"];

@@ -18,6 +18,8 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         services: services.to_vec(),
         echo_port: 0,
         daytime_port: 0,
+        chat_port: 0,
+        chat: threadsock::service::chat::ChatConfig::default(),
         max_conns: 4096,
         idle_timeout: Some(Duration::from_secs(300)),
         stack_size: 128 * 1024,
