@@ -65,7 +65,10 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         }
     };
     for e in server.endpoints() {
-        say(format_args!("listening {}/{} {}", e.service, e.proto, e.addr));
+        say(format_args!(
+            "listening {}/{} {}",
+            e.service, e.proto, e.addr
+        ));
     }
     let interval = opts.stats.unwrap_or(Duration::MAX);
     let mut before = server.sample();

@@ -3,14 +3,21 @@
 //!
 //! Sessions send [`Request`]s over one bounded channel. The hub drains every request already
 //! pending, applies them all, and only then hands each affected member one chunk, so a burst of
-//! N lines costs each recipient one wake-up and one write, not N. It never touches a socket:
-//! a member whose outbox is full is too slow and is dropped, and everyone else goes on.
+//! N lines costs each recipient one wake-up and one write, not N. It never touches a socket.
+//!
+//! Flow control. When a member's outbox is full the hub looks at its writer: if it has written
+//! nothing for [`STALL`] while holding data, the member is too slow and is dropped at once. If
+//! it is still writing (a reader that is merely behind a flood), the hub stops taking requests
+//! until that writer catches up or stalls; the flood then backs up into the bounded request
+//! channel and from there into the sender's own TCP window. So a non-reader is dropped within
+//! [`STALL`], an active reader is never dropped, and no buffer grows past its bound.
 
 use super::text;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A member's id: the server's connection id.
 pub type MemberId = u64;
@@ -19,7 +26,13 @@ pub type MemberId = u64;
 pub const LOBBY: &str = "lobby";
 
 /// Requests applied per burst before the hub flushes outboxes (bounds one burst's memory).
-const MAX_BURST: usize = 4096;
+const MAX_BURST: usize = 1024;
+/// Chunks (bursts) that may wait in one outbox; the writer takes them all at once.
+const OUTBOX_CHUNKS: usize = 16;
+/// A member whose writer holds data and has written nothing for this long is too slow.
+pub const STALL: Duration = Duration::from_secs(2);
+/// While waiting for a writer to catch up, the hub rechecks at least this often.
+const CATCH_UP_POLL: Duration = Duration::from_millis(50);
 
 /// How deliveries become bytes for a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +97,45 @@ pub struct Outbox {
     pub queued: Arc<AtomicUsize>,
     /// Set when the hub dropped the member for being too slow.
     pub kicked: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
+    flow: Arc<Flow>,
+}
+
+impl Outbox {
+    /// A handle that tells how long ago this outbox's writer last took or wrote anything.
+    pub fn activity(&self) -> Activity {
+        Activity {
+            progress: Arc::clone(&self.progress),
+            flow: Arc::clone(&self.flow),
+        }
+    }
+
+    /// The writer calls this whenever it takes a chunk or writes bytes: it proves the member is
+    /// alive, and wakes the hub if the hub is waiting for a writer to catch up.
+    pub fn progressed(&self) {
+        self.progress.store(self.flow.now_ms(), Relaxed);
+        if self.flow.hub_waiting.load(SeqCst) {
+            let _ = self.flow.wake.try_send(());
+        }
+    }
+}
+
+/// When a member last received anything (see [`Outbox::activity`]).
+#[derive(Debug, Clone)]
+pub struct Activity {
+    progress: Arc<AtomicU64>,
+    flow: Arc<Flow>,
+}
+
+impl Activity {
+    /// Time since the writer last took a chunk or wrote bytes.
+    pub fn idle_for(&self) -> Duration {
+        Duration::from_millis(
+            self.flow
+                .now_ms()
+                .saturating_sub(self.progress.load(Relaxed)),
+        )
+    }
 }
 
 /// What the hub keeps of a member's outbox.
@@ -92,25 +144,56 @@ pub struct OutboxSender {
     chunks: Sender<Chunk>,
     queued: Arc<AtomicUsize>,
     kicked: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
 }
 
-/// A member's outbox holding at most `lines` lines.
-pub fn outbox(lines: usize) -> (OutboxSender, Outbox) {
-    let (tx, rx) = crossbeam_channel::bounded(lines.max(1));
-    let queued = Arc::new(AtomicUsize::new(0));
-    let kicked = Arc::new(AtomicBool::new(false));
-    (
-        OutboxSender {
-            chunks: tx,
-            queued: Arc::clone(&queued),
-            kicked: Arc::clone(&kicked),
-        },
-        Outbox {
-            chunks: rx,
-            queued,
-            kicked,
-        },
-    )
+/// Shared between the hub and every writer: the clock and the catch-up wake-up.
+#[derive(Debug)]
+struct Flow {
+    epoch: Instant,
+    hub_waiting: AtomicBool,
+    wake: Sender<()>,
+}
+
+impl Flow {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Makes outboxes tied to one hub.
+#[derive(Debug, Clone)]
+pub struct Outboxes {
+    lines: usize,
+    flow: Arc<Flow>,
+}
+
+impl Outboxes {
+    /// A new member's outbox: the hub's end and the writer's end.
+    pub fn create(&self) -> (OutboxSender, Outbox) {
+        // A bounded channel preallocates every slot, so it holds chunks (one per burst), not
+        // lines: 16 slots cost 640 bytes where 1,024 cost 40 KB per client. The line count is
+        // bounded separately by `queued`.
+        let (tx, rx) = crossbeam_channel::bounded(self.lines.clamp(1, OUTBOX_CHUNKS));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let kicked = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(AtomicU64::new(self.flow.now_ms()));
+        (
+            OutboxSender {
+                chunks: tx,
+                queued: Arc::clone(&queued),
+                kicked: Arc::clone(&kicked),
+                progress: Arc::clone(&progress),
+            },
+            Outbox {
+                chunks: rx,
+                queued,
+                kicked,
+                progress,
+                flow: Arc::clone(&self.flow),
+            },
+        )
+    }
 }
 
 /// What sessions ask of the hub.
@@ -125,12 +208,13 @@ pub enum Request {
         /// Where its deliveries go.
         outbox: OutboxSender,
     },
-    /// The member is gone; `farewell` is a last notice to it, if it can still read.
+    /// The member is gone; `farewell` is a last notice (`Ok`) or error (`Err`) to it, if it can
+    /// still read.
     Leave {
         /// Who.
         id: MemberId,
-        /// Last notice.
-        farewell: Option<String>,
+        /// Last line.
+        farewell: Option<Result<String, String>>,
     },
     /// Take a nickname (already validated for form; the hub checks uniqueness).
     Rename {
@@ -230,31 +314,50 @@ pub struct Hub {
     /// Lower-cased names (nicknames and `guest<id>`) to members.
     names: HashMap<String, MemberId>,
     dirty: Vec<MemberId>,
+    /// Members with pending bytes whose outbox is full but whose writer is still writing.
+    waiting: Vec<MemberId>,
     scratch: Vec<u8>,
     outbox_lines: usize,
     stats: Arc<HubStats>,
+    flow: Arc<Flow>,
+    wakeups: Receiver<()>,
 }
 
-enum Flow {
+enum Next {
     Continue,
     Stop,
 }
 
 impl Hub {
-    /// An empty hub whose members may each have `outbox_lines` lines waiting.
-    pub fn new(outbox_lines: usize, stats: Arc<HubStats>) -> Self {
+    /// An empty hub whose members may each have `outbox_lines` lines waiting, and the factory
+    /// of its members' outboxes.
+    pub fn new(outbox_lines: usize, stats: Arc<HubStats>) -> (Self, Outboxes) {
         let mut rooms = BTreeMap::new();
         rooms.insert(LOBBY.to_string(), Vec::new());
         stats.rooms.store(1, Relaxed);
-        Hub {
+        let (wake, wakeups) = crossbeam_channel::bounded(1);
+        let flow = Arc::new(Flow {
+            epoch: Instant::now(),
+            hub_waiting: AtomicBool::new(false),
+            wake,
+        });
+        let outboxes = Outboxes {
+            lines: outbox_lines,
+            flow: Arc::clone(&flow),
+        };
+        let hub = Hub {
             members: HashMap::new(),
             rooms,
             names: HashMap::new(),
             dirty: Vec::new(),
+            waiting: Vec::new(),
             scratch: Vec::new(),
             outbox_lines,
             stats,
-        }
+            flow,
+            wakeups,
+        };
+        (hub, outboxes)
     }
 
     /// Serves requests until a `Shutdown` or until every sender is gone.
@@ -263,7 +366,7 @@ impl Hub {
             let mut next = Some(first);
             let mut applied = 0;
             while let Some(request) = next {
-                if let Flow::Stop = self.apply(request) {
+                if let Next::Stop = self.apply(request) {
                     return;
                 }
                 applied += 1;
@@ -277,12 +380,14 @@ impl Hub {
         }
     }
 
-    fn apply(&mut self, request: Request) -> Flow {
+    fn apply(&mut self, request: Request) -> Next {
         match request {
             Request::Join { id, codec, outbox } => self.join(id, codec, outbox),
             Request::Leave { id, farewell } => {
-                if let Some(f) = farewell {
-                    self.deliver(id, &Delivery::Notice(&f));
+                match &farewell {
+                    Some(Ok(notice)) => self.deliver(id, &Delivery::Notice(notice)),
+                    Some(Err(error)) => self.deliver(id, &Delivery::Error(error)),
+                    None => {}
                 }
                 self.remove(id, "");
             }
@@ -304,7 +409,7 @@ impl Hub {
             }
             Request::Who { id } => {
                 let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else {
-                    return Flow::Continue;
+                    return Next::Continue;
                 };
                 let mut labels: Vec<&str> = self.rooms[&room]
                     .iter()
@@ -327,16 +432,17 @@ impl Hub {
                 for id in &ids {
                     self.deliver(*id, &Delivery::Notice(&farewell));
                 }
-                self.flush();
+                // No catch-up wait here: a member whose outbox is full misses the farewell.
+                self.hand_over_dirty();
                 // Dropping the members drops their outbox senders: each writer drains what it
                 // has and exits.
                 self.members.clear();
                 self.stats.members.store(0, Relaxed);
                 let _ = done.send(());
-                return Flow::Stop;
+                return Next::Stop;
             }
         }
-        Flow::Continue
+        Next::Continue
     }
 
     fn join(&mut self, id: MemberId, codec: Codec, outbox: OutboxSender) {
@@ -506,7 +612,7 @@ impl Hub {
                 m.codec.encode(d, &mut self.scratch);
                 encoded_as = Some(m.codec);
             }
-            if append(m, &self.scratch, self.outbox_lines) {
+            if append(m, &self.scratch) {
                 self.dirty.push(id);
             }
             count += 1;
@@ -521,61 +627,90 @@ impl Hub {
         };
         self.scratch.clear();
         m.codec.encode(d, &mut self.scratch);
-        if append(m, &self.scratch, self.outbox_lines) {
+        if append(m, &self.scratch) {
             self.dirty.push(id);
         }
     }
 
-    /// Hands every member with pending deliveries one chunk; drops the ones that are too slow.
+    /// Hands every member with pending deliveries one chunk, drops the stalled ones, and waits
+    /// (taking no new requests) while a member that is still writing catches up.
     fn flush(&mut self) {
+        self.hand_over_dirty();
+        while !self.waiting.is_empty() {
+            self.flow.hub_waiting.store(true, SeqCst);
+            // Recheck after raising the flag, so a writer's progress cannot slip between.
+            for id in std::mem::take(&mut self.waiting) {
+                self.hand_over(id);
+            }
+            if !self.waiting.is_empty() {
+                let _ = self.wakeups.recv_timeout(CATCH_UP_POLL);
+            }
+            self.flow.hub_waiting.store(false, SeqCst);
+            self.hand_over_dirty();
+        }
+    }
+
+    fn hand_over_dirty(&mut self) {
         // Dropping a member notifies its room, which can dirty others: loop until quiet.
         while !self.dirty.is_empty() {
-            let dirty = std::mem::take(&mut self.dirty);
-            for id in dirty {
-                let Some(m) = self.members.get_mut(&id) else {
-                    continue;
-                };
-                if m.pending_lines == 0 {
-                    continue;
-                }
-                let slow = m.too_slow || {
-                    let chunk = Chunk {
-                        bytes: std::mem::take(&mut m.pending),
-                        lines: std::mem::take(&mut m.pending_lines),
-                    };
-                    let lines = chunk.lines;
-                    m.outbox.queued.fetch_add(lines, Relaxed);
-                    let full = m.outbox.chunks.try_send(chunk).is_err();
-                    if full {
-                        m.outbox.queued.fetch_sub(lines, Relaxed);
-                    }
-                    full
-                };
-                if slow {
-                    m.too_slow = true;
-                    m.outbox.kicked.store(true, Relaxed);
-                    self.stats.slow_dropped.fetch_add(1, Relaxed);
-                    self.remove(id, " (too slow)");
+            for id in std::mem::take(&mut self.dirty) {
+                self.hand_over(id);
+            }
+        }
+    }
+
+    /// Moves a member's pending bytes into its outbox if there is room; otherwise drops it if
+    /// its writer has stalled, or leaves it waiting.
+    fn hand_over(&mut self, id: MemberId) {
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        if m.pending_lines == 0 {
+            return;
+        }
+        if m.outbox.queued.load(SeqCst) < self.outbox_lines {
+            let chunk = Chunk {
+                bytes: std::mem::take(&mut m.pending),
+                lines: std::mem::take(&mut m.pending_lines),
+            };
+            let lines = chunk.lines;
+            if m.outbox.queued.fetch_add(lines, SeqCst) == 0 {
+                // The stall clock starts when the writer has something to write: time it spent
+                // idle with an empty queue is not its fault.
+                m.outbox.progress.store(self.flow.now_ms(), SeqCst);
+            }
+            match m.outbox.chunks.try_send(chunk) {
+                Ok(()) => return,
+                Err(e) => {
+                    m.outbox.queued.fetch_sub(lines, SeqCst);
+                    let chunk = e.into_inner();
+                    m.pending = chunk.bytes;
+                    m.pending_lines = chunk.lines;
                 }
             }
+        }
+        let idle_ms = self
+            .flow
+            .now_ms()
+            .saturating_sub(m.outbox.progress.load(Relaxed));
+        if Duration::from_millis(idle_ms) >= STALL {
+            m.too_slow = true;
+            m.outbox.kicked.store(true, SeqCst);
+            self.stats.slow_dropped.fetch_add(1, Relaxed);
+            self.remove(id, " (too slow)");
+        } else if !self.waiting.contains(&id) {
+            self.waiting.push(id);
         }
     }
 }
 
 /// Adds one encoded delivery to a member's pending bytes; true if the member just became dirty.
-/// A member whose pending and queued lines would pass `limit` is marked too slow instead.
-fn append(m: &mut Member, bytes: &[u8], limit: usize) -> bool {
+/// Pending bytes are bounded by one burst: they are handed over, or the hub waits, every burst.
+fn append(m: &mut Member, bytes: &[u8]) -> bool {
     if m.too_slow {
         return false;
     }
     let was_clean = m.pending_lines == 0;
-    if m.pending_lines + m.outbox.queued.load(Relaxed) >= limit {
-        m.too_slow = true;
-        m.pending.clear();
-        // Keep it dirty so flush drops it.
-        m.pending_lines = 1;
-        return was_clean;
-    }
     m.pending.extend_from_slice(bytes);
     m.pending_lines += 1;
     was_clean

@@ -9,7 +9,7 @@ pub mod text;
 
 use crate::server::{Connection, Metric};
 use crossbeam_channel::{Receiver, Sender};
-use hub::{Hub, HubStats, Request};
+use hub::{Hub, HubStats, Outboxes, Request};
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,7 @@ impl Default for ChatConfig {
 pub struct Chat {
     config: ChatConfig,
     requests: Sender<Request>,
+    outboxes: Outboxes,
     stats: Arc<HubStats>,
     /// Each writer thread holds a clone; shutdown drops this one and waits for disconnection.
     writers_alive: Mutex<Option<Sender<()>>>,
@@ -54,7 +55,7 @@ impl Chat {
     pub fn start(config: ChatConfig) -> io::Result<Arc<Chat>> {
         let (requests, inbox) = crossbeam_channel::bounded(HUB_QUEUE);
         let stats = Arc::new(HubStats::default());
-        let hub = Hub::new(config.outbox_lines, Arc::clone(&stats));
+        let (hub, outboxes) = Hub::new(config.outbox_lines, Arc::clone(&stats));
         thread::Builder::new()
             .name("chat-hub".into())
             .spawn(move || hub.run(&inbox))?;
@@ -62,6 +63,7 @@ impl Chat {
         Ok(Arc::new(Chat {
             config,
             requests,
+            outboxes,
             stats,
             writers_alive: Mutex::new(Some(alive)),
             writers_done: done,

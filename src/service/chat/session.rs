@@ -2,7 +2,7 @@
 //! writer thread drains its outbox into the socket, a whole burst per write.
 
 use super::command::{self, Input};
-use super::hub::{self, Codec, MemberId, Outbox, Request};
+use super::hub::{Activity, Codec, MemberId, Outbox, Request};
 use super::lines::{Line, LineSplitter};
 use super::text;
 use super::Chat;
@@ -10,7 +10,7 @@ use crate::server::{is_timeout, Connection, CountingWriter};
 use crossbeam_channel::Sender;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,12 +33,13 @@ enum End {
 /// Runs one chat client on its connection thread until it leaves.
 pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
     let id = conn.id();
-    let (sender, outbox) = hub::outbox(chat.config.outbox_lines);
+    let (sender, outbox) = chat.outboxes.create();
     let Some(alive) = chat.writer_token() else {
         // The server is stopping.
         return Ok(());
     };
     let out = conn.writer();
+    let activity = outbox.activity();
     let writer = thread::Builder::new()
         .name(format!("chat-out#{id}"))
         .stack_size(WRITER_STACK)
@@ -60,13 +61,13 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
         outbox: sender,
     });
     let end = if joined.is_ok() {
-        read_lines(conn, hub, chat.config.max_line)
+        read_lines(conn, hub, chat.config.max_line, &activity)
     } else {
         End::HubGone
     };
     let farewell = match &end {
-        End::Quit => Some("bye".to_string()),
-        End::Idle => Some("idle too long, disconnected".to_string()),
+        End::Quit => Some(Ok("bye".to_string())),
+        End::Idle => Some(Err("idle too long, disconnected".to_string())),
         _ => None,
     };
     let _ = hub.send(Request::Leave { id, farewell });
@@ -80,8 +81,17 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
     }
 }
 
-fn read_lines(conn: &mut Connection, hub: &Sender<Request>, max_line: usize) -> End {
+/// Reads and handles lines until the client leaves. The idle timeout (the socket's read
+/// timeout) closes a client only if it has neither sent nor received anything for that long: a
+/// reader who only watches the room is not idle.
+fn read_lines(
+    conn: &mut Connection,
+    hub: &Sender<Request>,
+    max_line: usize,
+    activity: &Activity,
+) -> End {
     let id = conn.id();
+    let idle_limit = conn.stream().read_timeout().ok().flatten();
     let mut splitter = LineSplitter::new(max_line);
     let mut buf = [0u8; 2048];
     loop {
@@ -97,7 +107,12 @@ fn read_lines(conn: &mut Connection, hub: &Sender<Request>, max_line: usize) -> 
             }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => return End::Idle,
+            Err(e) if is_timeout(&e) => {
+                if idle_limit.is_some_and(|limit| activity.idle_for() < limit) {
+                    continue;
+                }
+                return End::Idle;
+            }
             Err(e) => return End::Failed(e),
         };
         let mut end = None;
@@ -163,6 +178,7 @@ fn write_outbox(mut out: CountingWriter, outbox: &Outbox) {
         if outbox.kicked.load(Relaxed) {
             break;
         }
+        outbox.progressed();
         // Merge everything already queued into one write.
         let (mut bytes, mut lines) = (first.bytes, first.lines);
         while let Ok(more) = outbox.chunks.try_recv() {
@@ -170,7 +186,8 @@ fn write_outbox(mut out: CountingWriter, outbox: &Outbox) {
             lines += more.lines;
         }
         let written = write_patiently(&mut out, &bytes, outbox);
-        outbox.queued.fetch_sub(lines, Relaxed);
+        outbox.queued.fetch_sub(lines, SeqCst);
+        outbox.progressed();
         if written.is_err() {
             break;
         }
@@ -192,6 +209,7 @@ fn write_patiently(out: &mut CountingWriter, mut bytes: &[u8], outbox: &Outbox) 
             Ok(n) => {
                 bytes = &bytes[n..];
                 last_progress = Instant::now();
+                outbox.progressed();
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => {
