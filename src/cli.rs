@@ -1,9 +1,10 @@
 //! The command line: option tables per subcommand and parsing into a [`Command`]. Pure: no I/O.
 
-use crate::service::{self, chat::ChatConfig};
+use crate::service::{self, chat::ChatConfig, files::FilesConfig};
 use getopts::{Matches, Options};
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ pub const ECHO_PORT: u16 = 7007;
 pub const DAYTIME_PORT: u16 = 7013;
 /// Default port of the chat service (the seed's chat server's port).
 pub const CHAT_PORT: u16 = 9000;
+/// Default port of the files service (the seed's upload servers' port).
+pub const FILES_PORT: u16 = 8124;
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,21 @@ pub enum Command {
     Probe(Target, Duration),
     /// Interactive UDP client; waits this long for replies after stdin ends.
     Udp(Target, Duration),
+    /// Upload a file.
+    Send(SendOptions),
+}
+
+/// Options of `threadsock send`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The files server.
+    pub target: Target,
+    /// The file to send; `-` for stdin.
+    pub file: String,
+    /// Send as one UDP datagram instead of a TCP stream.
+    pub udp: bool,
+    /// How long to wait for the server's reply.
+    pub timeout: Duration,
 }
 
 /// A host and port to connect to.
@@ -55,6 +73,10 @@ pub struct ServeOptions {
     pub chat_port: u16,
     /// Chat line length limit and outbox size.
     pub chat: ChatConfig,
+    /// Files port, TCP and UDP.
+    pub files_port: u16,
+    /// Where files go and how large they may be.
+    pub files: FilesConfig,
     /// Connection limit before the OS ceiling is applied.
     pub max_conns: usize,
     /// Idle timeout; `None` for none.
@@ -85,10 +107,11 @@ Usage: threadsock <command> [options]
 A blocking, thread-per-connection socket server and its clients.
 
 Commands:
-  serve    run the echo, daytime and chat services
+  serve    run the echo, daytime, chat and files services
   talk     send stdin lines to a TCP server, print what it sends
   probe    tell whether a TCP port is open
   udp      send stdin lines as UDP datagrams, print the replies
+  send     upload a file to the files service (TCP, or one UDP datagram)
 
 Options:
   -h, --help       print this help (or `threadsock <command> --help`)
@@ -139,6 +162,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 Command::Udp(t, timeout)
             })
         }
+        "send" => parse_send(rest),
         other if other.starts_with('-') => Err(UsageError(format!("unknown option '{other}'"))),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
@@ -152,75 +176,70 @@ const PROBE_ABOUT: &str =
 const UDP_ABOUT: &str = "Sends each line of stdin as one datagram and prints each reply.\n\
 After stdin ends it waits --timeout for late replies.";
 
+/// `serve`'s options: (name, value hint, help). Defaults are stated in the help text.
+const SERVE_OPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "bind",
+        "ADDR",
+        "address to bind (default 127.0.0.1; :: for IPv6)",
+    ),
+    (
+        "only",
+        "LIST",
+        "services to run, comma-separated (default: echo,daytime,chat,files)",
+    ),
+    ("echo-port", "N", "echo port, TCP and UDP (default 7007)"),
+    (
+        "daytime-port",
+        "N",
+        "daytime port, TCP and UDP (default 7013)",
+    ),
+    ("chat-port", "N", "chat port, TCP (default 9000)"),
+    ("files-port", "N", "files port, TCP and UDP (default 8124)"),
+    (
+        "files-dir",
+        "DIR",
+        "where uploads are stored (default ./server_files)",
+    ),
+    (
+        "max-file",
+        "SIZE",
+        "largest upload: bytes, or with K, M or G (default 1G)",
+    ),
+    ("max-line", "BYTES", "longest chat line (default 4096)"),
+    (
+        "outbox",
+        "N",
+        "chat lines that may wait for one client (default 1024)",
+    ),
+    (
+        "max-conns",
+        "N",
+        "TCP connections served at once (default 4096)",
+    ),
+    (
+        "idle-timeout",
+        "SECS",
+        "close a client idle this long; 0 = never (default 300)",
+    ),
+    (
+        "stack-size",
+        "KIB",
+        "stack of each connection thread (default 128)",
+    ),
+    ("banner", "TEXT", "line echo sends to each TCP client first"),
+    (
+        "stats",
+        "SECS",
+        "print a stats line on stderr every SECS seconds",
+    ),
+];
+
 fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
     let mut opts = help_only();
-    opts.optopt(
-        "",
-        "bind",
-        "address to bind (default 127.0.0.1; :: for IPv6)",
-        "ADDR",
-    );
-    opts.optopt(
-        "",
-        "only",
-        "services to run, comma-separated (default: all of echo,daytime)",
-        "LIST",
-    );
-    opts.optopt(
-        "",
-        "echo-port",
-        &format!("echo port, TCP and UDP (default {ECHO_PORT})"),
-        "N",
-    );
-    opts.optopt(
-        "",
-        "daytime-port",
-        &format!("daytime port, TCP and UDP (default {DAYTIME_PORT})"),
-        "N",
-    );
-    opts.optopt(
-        "",
-        "chat-port",
-        &format!("chat port, TCP (default {CHAT_PORT})"),
-        "N",
-    );
-    opts.optopt(
-        "",
-        "max-line",
-        "longest chat line in bytes (default 4096)",
-        "BYTES",
-    );
-    opts.optopt(
-        "",
-        "outbox",
-        "chat lines that may wait for one client before it is dropped (default 1024)",
-        "N",
-    );
-    opts.optopt(
-        "",
-        "max-conns",
-        "TCP connections served at once (default 4096)",
-        "N",
-    );
-    opts.optopt(
-        "",
-        "idle-timeout",
-        "close a client silent this long; 0 = never (default 300)",
-        "SECS",
-    );
-    opts.optopt(
-        "",
-        "stack-size",
-        "stack of each connection thread (default 128)",
-        "KIB",
-    );
-    opts.optopt("", "banner", "line echo sends to each client first", "TEXT");
-    opts.optopt(
-        "",
-        "stats",
-        "print a stats line to stderr every SECS seconds",
-        "SECS",
-    );
+    for (name, hint, help) in SERVE_OPTIONS {
+        opts.optopt("", name, help, hint);
+    }
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(
@@ -255,6 +274,20 @@ fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
         echo_port: number(&m, "echo-port", ECHO_PORT, 0, u16::MAX)?,
         daytime_port: number(&m, "daytime-port", DAYTIME_PORT, 0, u16::MAX)?,
         chat_port: number(&m, "chat-port", CHAT_PORT, 0, u16::MAX)?,
+        files_port: number(&m, "files-port", FILES_PORT, 0, u16::MAX)?,
+        files: FilesConfig {
+            dir: m
+                .opt_str("files-dir")
+                .map_or_else(|| FilesConfig::default().dir, PathBuf::from),
+            max_file: match m.opt_str("max-file") {
+                None => FilesConfig::default().max_file,
+                Some(text) => parse_size(&text).ok_or_else(|| {
+                    UsageError(format!(
+                        "--max-file: '{text}' is not a size like 1048576, 512K, 10M or 1G"
+                    ))
+                })?,
+            },
+        },
         chat: ChatConfig {
             max_line: number(&m, "max-line", 4096, 16, 1 << 20)?,
             outbox_lines: number(&m, "outbox", 1024, 1, 1 << 20)?,
@@ -265,6 +298,60 @@ fn parse_serve(args: &[String]) -> Result<Command, UsageError> {
         banner: m.opt_str("banner"),
         stats: m.opt_present("stats").then(|| Duration::from_secs(stats)),
     }))
+}
+
+fn parse_send(args: &[String]) -> Result<Command, UsageError> {
+    let mut opts = help_only();
+    opts.optflag(
+        "u",
+        "udp",
+        "send the file as one UDP datagram (at most 65,507 bytes)",
+    );
+    opts.optopt(
+        "",
+        "timeout",
+        "milliseconds to wait for the reply (default 10000)",
+        "MS",
+    );
+    let m = matches(&opts, args)?;
+    if m.opt_present("help") {
+        return Ok(help(
+            &opts,
+            "send [--udp] HOST PORT FILE",
+            "Uploads FILE (- for stdin) to a files server and checks the size and CRC-32 it reports.\n\
+             Prints the server's `saved <name> <bytes> <crc32>` line; exits 1 on `ERR` or a mismatch.",
+        ));
+    }
+    let (target, file) = match m.free.as_slice() {
+        [host, port, file] => (
+            Target {
+                host: host.clone(),
+                port: port
+                    .parse()
+                    .map_err(|_| UsageError(format!("'{port}' is not a port number (0-65535)")))?,
+            },
+            file.clone(),
+        ),
+        [_, _, _, extra, ..] => return Err(UsageError(format!("unexpected argument '{extra}'"))),
+        _ => return Err(UsageError("expected HOST PORT FILE".into())),
+    };
+    Ok(Command::Send(SendOptions {
+        target,
+        file,
+        udp: m.opt_present("udp"),
+        timeout: Duration::from_millis(number(&m, "timeout", 10_000, 1, 3_600_000)?),
+    }))
+}
+
+/// Parses `1048576`, `512K`, `10M` or `1G` (binary multiples) into bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()?.to_ascii_uppercase() {
+        b'K' => (&text[..text.len() - 1], 10),
+        b'M' => (&text[..text.len() - 1], 20),
+        b'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 fn parse_only(list: &str) -> Result<Vec<&'static str>, UsageError> {
@@ -357,12 +444,14 @@ mod tests {
     fn serve_defaults() {
         let o = serve("serve");
         assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(o.services, vec!["echo", "daytime", "chat"]);
+        assert_eq!(o.services, vec!["echo", "daytime", "chat", "files"]);
         assert_eq!(
             (o.echo_port, o.daytime_port, o.chat_port),
             (7007, 7013, 9000)
         );
         assert_eq!(o.chat, ChatConfig::default());
+        assert_eq!(o.files_port, 8124);
+        assert_eq!(o.files, FilesConfig::default());
         assert_eq!(o.max_conns, 4096);
         assert_eq!(o.idle_timeout, Some(Duration::from_secs(300)));
         assert_eq!(o.stack_size, 128 * 1024);
@@ -372,7 +461,7 @@ mod tests {
 
     #[test]
     fn serve_every_option() {
-        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --idle-timeout 0 --stack-size 64 --stats 5 --banner");
+        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --files-port 0 --files-dir /tmp/up --max-file 10M --idle-timeout 0 --stack-size 64 --stats 5 --banner");
         a.push("Mensagem do servidor!".into());
         let Ok(Command::Serve(o)) = parse(&a) else {
             panic!()
@@ -383,6 +472,9 @@ mod tests {
         assert_eq!(o.max_conns, 10);
         assert_eq!(o.chat_port, 0);
         assert_eq!((o.chat.max_line, o.chat.outbox_lines), (100, 8));
+        assert_eq!(o.files_port, 0);
+        assert_eq!(o.files.dir, PathBuf::from("/tmp/up"));
+        assert_eq!(o.files.max_file, 10 << 20);
         assert_eq!(o.idle_timeout, None);
         assert_eq!(o.stack_size, 64 * 1024);
         assert_eq!(o.stats, Some(Duration::from_secs(5)));
@@ -403,6 +495,7 @@ mod tests {
         assert!(usage_error("serve --max-conns 0").contains("--max-conns"));
         assert!(usage_error("serve --max-line 2").contains("--max-line"));
         assert!(usage_error("serve --outbox 0").contains("--outbox"));
+        assert!(usage_error("serve --max-file lots").contains("--max-file"));
         assert!(usage_error("serve --bind nowhere").contains("--bind"));
         assert!(usage_error("serve --only gopher").contains("gopher"));
         assert!(usage_error("serve --only ,").contains("no service"));
@@ -433,6 +526,45 @@ mod tests {
         assert!(usage_error("talk localhost port").contains("port number"));
         assert!(usage_error("probe a 1 b").contains("'b'"));
         assert!(usage_error("udp a 1 --timeout 0").contains("--timeout"));
+        assert_eq!(
+            parse(&args("send --udp h 8124 -")),
+            Ok(Command::Send(SendOptions {
+                target: Target {
+                    host: "h".into(),
+                    port: 8124
+                },
+                file: "-".into(),
+                udp: true,
+                timeout: Duration::from_secs(10),
+            }))
+        );
+        assert!(usage_error("send h 8124").contains("HOST PORT FILE"));
+    }
+
+    #[test]
+    fn help_states_the_real_defaults() {
+        let help = |name: &str| SERVE_OPTIONS.iter().find(|o| o.0 == name).unwrap().2;
+        let d = serve("serve");
+        assert!(help("echo-port").contains(&format!("(default {})", d.echo_port)));
+        assert!(help("daytime-port").contains(&format!("(default {})", d.daytime_port)));
+        assert!(help("chat-port").contains(&format!("(default {})", d.chat_port)));
+        assert!(help("files-port").contains(&format!("(default {})", d.files_port)));
+        assert!(help("max-conns").contains(&format!("(default {})", d.max_conns)));
+        assert!(help("max-line").contains(&format!("(default {})", d.chat.max_line)));
+        assert!(help("outbox").contains(&format!("(default {})", d.chat.outbox_lines)));
+        assert!(help("only").contains(&service::NAMES.join(",")));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("512K"), Some(512 << 10));
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("99999999999999999999G"), None);
     }
 
     #[test]

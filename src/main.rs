@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Talk(target) => client::talk::main(&target),
         Command::Probe(target, timeout) => client::probe::main(&target, timeout),
         Command::Udp(target, timeout) => client::udp::main(&target, timeout),
+        Command::Send(opts) => client::send::main(&opts),
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
 use crate::service::chat::Chat;
+use crate::service::files::Files;
 use crate::service::{daytime, echo};
 use std::fmt;
 use std::io;
@@ -24,7 +25,7 @@ pub struct BindError {
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot listen on {}: {}", self.what, self.source)
+        write!(f, "cannot start {}: {}", self.what, self.source)
     }
 }
 
@@ -97,6 +98,25 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                     .add_tcp("chat", listener, move |conn| chat.serve(conn))
                     .map_err(|e| spawn_error("chat/tcp", e))?;
                 server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
+                server.add_metrics(move || for_stats.metrics());
+            }
+            "files" => {
+                let addr = SocketAddr::new(opts.bind, opts.files_port);
+                let listener = bind_tcp("files", addr)?;
+                let socket = bind_udp("files", addr)?;
+                let files = Files::open(&opts.files).map_err(|source| BindError {
+                    what: format!("files directory {}", opts.files.dir.display()),
+                    source,
+                })?;
+                let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
+                server
+                    .add_tcp("files", listener, move |conn| files.serve(conn))
+                    .map_err(|e| spawn_error("files/tcp", e))?;
+                server
+                    .add_udp("files", socket, move |packet, from, reply| {
+                        for_udp.datagram(packet, from, reply)
+                    })
+                    .map_err(|e| spawn_error("files/udp", e))?;
                 server.add_metrics(move || for_stats.metrics());
             }
             other => unreachable!("cli admits only known services, got {other}"),

@@ -1,6 +1,7 @@
 //! The command-line clients: each connects to a server and moves bytes between it and stdio.
 
 pub mod probe;
+pub mod send;
 pub mod talk;
 pub mod udp;
 

@@ -26,6 +26,25 @@ pub fn format_unix(secs: u64) -> String {
     )
 }
 
+/// Formats `time` as a compact UTC timestamp with milliseconds, safe in file names and sorting
+/// in time order: `20261122T101530.123Z`.
+pub fn compact_millis(time: SystemTime) -> String {
+    let ms = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let secs = u64::try_from(ms / 1000).unwrap_or(u64::MAX);
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
 /// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 ///
 /// Howard Hinnant's `civil_from_days`, restricted to non-negative day counts: eras are
@@ -83,6 +102,13 @@ mod tests {
     fn system_time_is_truncated_to_seconds() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_342_530_999);
         assert_eq!(format(t), "2026-11-22T10:15:30Z");
+    }
+
+    #[test]
+    fn compact_form_keeps_milliseconds() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_342_530_042);
+        assert_eq!(compact_millis(t), "20261122T101530.042Z");
+        assert_eq!(compact_millis(UNIX_EPOCH), "19700101T000000.000Z");
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod udp;
 
 pub use ceiling::{cap_max_conns, Ceiling, OsLimits};
 pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample};
-pub use tcp::{is_timeout, Connection, CountingWriter, TcpHandler, BUSY_LINE};
+pub use tcp::{is_timeout, Connection, CountingWriter, StopSignal, TcpHandler, BUSY_LINE};
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
 use crossbeam_channel::{Receiver, Sender};

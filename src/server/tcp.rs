@@ -34,6 +34,7 @@ pub struct Connection {
     stream: Arc<TcpStream>,
     peer: SocketAddr,
     stats: Arc<ServiceStats>,
+    shared: Arc<Shared>,
     id: u64,
     saw_eof: bool,
 }
@@ -49,9 +50,17 @@ impl Connection {
         self.id
     }
 
-    /// True once a read has returned 0: the client has shut down its sending side.
+    /// True once a read has returned 0: the client has shut down its sending side, or the
+    /// server has shut the socket down because it is stopping (see [`Connection::stop_signal`]).
     pub fn saw_eof(&self) -> bool {
         self.saw_eof
+    }
+
+    /// A handle that tells whether the server has begun to stop. A read that returns 0 after
+    /// that may be the server's own `shutdown`, not the client's FIN: a service that commits
+    /// work on end of stream must check it first.
+    pub fn stop_signal(&self) -> StopSignal {
+        StopSignal(Arc::clone(&self.shared))
     }
 
     /// The shared socket, for a service that needs a second thread on it (a chat writer).
@@ -89,6 +98,17 @@ impl Write for Connection {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Whether the server is stopping; see [`Connection::stop_signal`].
+#[derive(Debug, Clone)]
+pub struct StopSignal(Arc<Shared>);
+
+impl StopSignal {
+    /// True once [`Server::stop`](super::Server::stop) has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.0.is_stopping()
     }
 }
 
@@ -225,6 +245,7 @@ fn admit(
         stream: Arc::clone(&stream),
         peer,
         stats: Arc::clone(stats),
+        shared: Arc::clone(shared),
         id: slot.id(),
         saw_eof: false,
     };

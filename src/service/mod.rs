@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod daytime;
 pub mod echo;
+pub mod files;
 
 /// Every service `serve` can run, in the order their sockets are bound and listed.
-pub const NAMES: &[&str] = &["echo", "daytime", "chat"];
+pub const NAMES: &[&str] = &["echo", "daytime", "chat", "files"];

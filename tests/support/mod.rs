@@ -20,6 +20,8 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         daytime_port: 0,
         chat_port: 0,
         chat: threadsock::service::chat::ChatConfig::default(),
+        files_port: 0,
+        files: threadsock::service::files::FilesConfig::default(),
         max_conns: 4096,
         idle_timeout: Some(Duration::from_secs(300)),
         stack_size: 128 * 1024,

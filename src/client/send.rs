@@ -1,0 +1,281 @@
+//! `threadsock send [--udp] HOST PORT FILE`: upload a file to the files service and check that
+//! the size and CRC-32 the server reports match what was sent.
+
+use crate::cli::SendOptions;
+use crate::codec::crc32::Crc32;
+use crate::service::files::{parse_reply, Saved};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::net::Shutdown;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Largest UDP payload over IPv4: 65,535 minus the IP and UDP headers.
+pub const MAX_UDP_V4: usize = 65_507;
+/// Largest UDP payload over IPv6 (no jumbograms): 65,535 minus the UDP header.
+pub const MAX_UDP_V6: usize = 65_527;
+/// Bytes read from the file per write to the socket.
+const CHUNK: usize = 64 * 1024;
+/// Longest reply line accepted.
+const MAX_REPLY: u64 = 4096;
+
+/// Why a send failed; each says what to tell the user.
+#[derive(Debug)]
+pub enum SendError {
+    /// Reading the file failed.
+    File(io::Error),
+    /// The network failed (connect, send, receive).
+    Net(io::Error),
+    /// The server answered `ERR reason`.
+    Refused(String),
+    /// The server's report does not match what was sent.
+    Mismatch(String),
+    /// The file cannot go in one datagram.
+    TooBigForUdp(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::File(e) => write!(f, "cannot read the file: {e}"),
+            SendError::Net(e) => write!(f, "{e}"),
+            SendError::Refused(why) => write!(f, "the server refused the file: {why}"),
+            SendError::Mismatch(m) | SendError::TooBigForUdp(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Runs `send`, printing the server's line on success.
+pub fn main(opts: &SendOptions) -> ExitCode {
+    let result = if opts.udp {
+        send_udp(opts)
+    } else {
+        send_tcp(opts)
+    };
+    match result {
+        Ok(saved) => {
+            let _ = writeln!(
+                io::stdout(),
+                "saved {} {} {:08x}",
+                saved.name,
+                saved.bytes,
+                saved.crc
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("threadsock send: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn open_input(path: &str) -> io::Result<(Box<dyn Read>, Option<u64>)> {
+    if path == "-" {
+        return Ok((Box::new(io::stdin().lock()), None));
+    }
+    let file = File::open(path)?;
+    let size = file.metadata().ok().map(|m| m.len());
+    Ok((Box::new(file), size))
+}
+
+/// Streams the file in [`CHUNK`]s (constant memory whatever its size), half-closes, and reads
+/// the server's one-line answer.
+pub fn send_tcp(opts: &SendOptions) -> Result<Saved, SendError> {
+    let (mut input, size) = open_input(&opts.file).map_err(SendError::File)?;
+    let stream = super::connect(&opts.target, Some(opts.timeout)).map_err(SendError::Net)?;
+    let mut progress = Progress::new(size);
+    let mut crc = Crc32::new();
+    let mut sent = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    let mut write_failed = None;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SendError::File(e)),
+        };
+        if let Err(e) = (&stream).write_all(&buf[..n]) {
+            // The server may have refused mid-way (too large): its answer explains more.
+            write_failed = Some(e);
+            break;
+        }
+        crc.update(&buf[..n]);
+        sent += n as u64;
+        progress.update(sent);
+    }
+    progress.finish(sent);
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(opts.timeout));
+    let mut line = String::new();
+    let read = BufReader::new(&stream).take(MAX_REPLY).read_line(&mut line);
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.is_empty() {
+        let why = write_failed
+            .or_else(|| read.err())
+            .unwrap_or_else(|| io::Error::other("the server closed without answering"));
+        return Err(SendError::Net(why));
+    }
+    let saved = parse_reply(line).map_err(SendError::Refused)?;
+    if let Some(e) = write_failed {
+        return Err(SendError::Net(e));
+    }
+    verify(&saved, sent, crc.value())
+}
+
+/// Sends the whole file as one datagram (refusing one too large before sending anything) and
+/// waits for the answer.
+pub fn send_udp(opts: &SendOptions) -> Result<Saved, SendError> {
+    let addrs = super::resolve(&opts.target).map_err(SendError::Net)?;
+    let server = addrs[0];
+    let limit = if server.is_ipv4() {
+        MAX_UDP_V4
+    } else {
+        MAX_UDP_V6
+    };
+    let (input, _) = open_input(&opts.file).map_err(SendError::File)?;
+    let mut content = Vec::new();
+    input
+        .take(limit as u64 + 1)
+        .read_to_end(&mut content)
+        .map_err(SendError::File)?;
+    if content.len() > limit {
+        return Err(SendError::TooBigForUdp(format!(
+            "{} is over {limit} bytes, the most one UDP datagram holds over {}; send it over TCP (without --udp)",
+            opts.file,
+            if server.is_ipv4() { "IPv4" } else { "IPv6" }
+        )));
+    }
+    if content.is_empty() {
+        return Err(SendError::TooBigForUdp(format!(
+            "{} is empty: the server ignores empty datagrams",
+            opts.file
+        )));
+    }
+    let socket = super::udp::open(server).map_err(SendError::Net)?;
+    socket.send(&content).map_err(SendError::Net)?;
+    socket
+        .set_read_timeout(Some(opts.timeout))
+        .map_err(SendError::Net)?;
+    let mut reply = [0u8; MAX_REPLY as usize];
+    let n = socket.recv(&mut reply).map_err(|e| {
+        if crate::server::is_timeout(&e) {
+            SendError::Net(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no answer (UDP does not guarantee delivery; the file may or may not be stored)",
+            ))
+        } else {
+            SendError::Net(e)
+        }
+    })?;
+    let line = String::from_utf8_lossy(&reply[..n]);
+    let saved = parse_reply(line.trim_end_matches(['\r', '\n'])).map_err(SendError::Refused)?;
+    verify(
+        &saved,
+        content.len() as u64,
+        crate::codec::crc32::checksum(&content),
+    )
+}
+
+fn verify(saved: &Saved, bytes: u64, crc: u32) -> Result<Saved, SendError> {
+    if saved.bytes != bytes || saved.crc != crc {
+        return Err(SendError::Mismatch(format!(
+            "the server stored {} bytes with CRC {:08x}, but {bytes} bytes with CRC {crc:08x} were sent",
+            saved.bytes, saved.crc
+        )));
+    }
+    Ok(saved.clone())
+}
+
+/// A progress line on stderr, redrawn at most ten times a second, only when stderr is a
+/// terminal: `  12.0 MiB / 100.0 MiB  12%  45.6 MiB/s`.
+struct Progress {
+    total: Option<u64>,
+    start: Instant,
+    last_draw: Option<Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: Option<u64>) -> Self {
+        Progress {
+            total,
+            start: Instant::now(),
+            last_draw: None,
+            enabled: io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&mut self, sent: u64) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last_draw
+            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_draw = Some(now);
+        self.draw(sent);
+    }
+
+    fn finish(&mut self, sent: u64) {
+        if self.enabled {
+            self.draw(sent);
+            eprintln!();
+        }
+    }
+
+    fn draw(&self, sent: u64) {
+        eprint!(
+            "\r{}\x1b[K",
+            progress_text(sent, self.total, self.start.elapsed())
+        );
+    }
+}
+
+/// The progress text for `sent` of `total` bytes after `elapsed`.
+pub fn progress_text(sent: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let rate = mib(sent) / elapsed.as_secs_f64().max(1e-3);
+    match total {
+        Some(t) if t > 0 => format!(
+            "  {:.1} MiB / {:.1} MiB  {:>3}%  {rate:.1} MiB/s",
+            mib(sent),
+            mib(t),
+            sent.saturating_mul(100) / t
+        ),
+        _ => format!("  {:.1} MiB  {rate:.1} MiB/s", mib(sent)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_texts() {
+        let s = Duration::from_secs(2);
+        assert_eq!(
+            progress_text(12 << 20, Some(100 << 20), s),
+            "  12.0 MiB / 100.0 MiB   12%  6.0 MiB/s"
+        );
+        assert_eq!(progress_text(3 << 20, None, s), "  3.0 MiB  1.5 MiB/s");
+        assert_eq!(progress_text(0, Some(0), s), "  0.0 MiB  0.0 MiB/s");
+    }
+
+    #[test]
+    fn verify_catches_size_and_crc() {
+        let saved = Saved {
+            name: "n".into(),
+            bytes: 3,
+            crc: 7,
+        };
+        assert!(verify(&saved, 3, 7).is_ok());
+        assert!(matches!(verify(&saved, 4, 7), Err(SendError::Mismatch(_))));
+        assert!(matches!(verify(&saved, 3, 8), Err(SendError::Mismatch(_))));
+    }
+}
