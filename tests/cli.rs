@@ -69,8 +69,23 @@ fn a_port_in_use_exits_1_naming_the_address() {
 
 #[test]
 fn sigterm_stops_a_server_with_clients_and_exits_0() {
+    let files_dir = std::env::temp_dir().join(format!("threadsock-sigterm-{}", std::process::id()));
     let mut child = Command::new(BIN)
-        .args(["serve", "--echo-port", "0", "--daytime-port", "0"])
+        .args([
+            "serve",
+            "--echo-port",
+            "0",
+            "--daytime-port",
+            "0",
+            "--chat-port",
+            "0",
+        ])
+        .args([
+            "--files-port",
+            "0",
+            "--files-dir",
+            files_dir.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -85,7 +100,8 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
         }
     });
     let mut lines = Vec::new();
-    for _ in 0..4 {
+    // echo/tcp, echo/udp, daytime/tcp, daytime/udp, chat/tcp, files/tcp, files/udp
+    for _ in 0..7 {
         lines.push(rx.recv_timeout(WAIT).expect("a listening line"));
     }
     let echo: SocketAddr = lines
@@ -98,10 +114,20 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
         .iter()
         .any(|l| l.starts_with("listening daytime/udp 127.0.0.1:")));
 
+    let chat: SocketAddr = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("listening chat/tcp "))
+        .expect("chat/tcp line")
+        .parse()
+        .unwrap();
     let mut clients: Vec<_> = (0..50).map(|_| connect(echo)).collect();
     for c in &mut clients {
         assert_eq!(round_trip(c, b"ping"), b"ping");
     }
+    let mut chatter = BufReader::new(connect(chat));
+    let mut welcome = String::new();
+    chatter.read_line(&mut welcome).unwrap();
+    assert!(welcome.starts_with("* welcome"));
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
 
@@ -120,6 +146,10 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
     for c in &mut clients {
         assert!(read_to_eof(c, 0).map(|r| r.is_empty()).unwrap_or(true));
     }
+    let mut goodbye = String::new();
+    chatter.read_line(&mut goodbye).unwrap();
+    assert_eq!(goodbye, "* server shutting down\n");
+    let _ = std::fs::remove_dir_all(files_dir);
 }
 
 #[test]

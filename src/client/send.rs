@@ -4,10 +4,12 @@
 use crate::cli::SendOptions;
 use crate::codec::crc32::Crc32;
 use crate::service::files::{parse_reply, Saved};
+use crossbeam_channel::Receiver;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// Largest UDP payload over IPv4: 65,535 minus the IP and UDP headers.
@@ -81,9 +83,14 @@ fn open_input(path: &str) -> io::Result<(Box<dyn Read>, Option<u64>)> {
 
 /// Streams the file in [`CHUNK`]s (constant memory whatever its size), half-closes, and reads
 /// the server's one-line answer.
+///
+/// The answer is read on a second thread from the start: if the server answers or closes
+/// before the upload is done (too large, disk error, shutting down), the socket is shut down
+/// at once so the upload stops instead of writing into a connection nobody reads.
 pub fn send_tcp(opts: &SendOptions) -> Result<Saved, SendError> {
     let (mut input, size) = open_input(&opts.file).map_err(SendError::File)?;
     let stream = super::connect(&opts.target, Some(opts.timeout)).map_err(SendError::Net)?;
+    let answer = watch_answer(&stream).map_err(SendError::Net)?;
     let mut progress = Progress::new(size);
     let mut crc = Crc32::new();
     let mut sent = 0u64;
@@ -97,7 +104,7 @@ pub fn send_tcp(opts: &SendOptions) -> Result<Saved, SendError> {
             Err(e) => return Err(SendError::File(e)),
         };
         if let Err(e) = (&stream).write_all(&buf[..n]) {
-            // The server may have refused mid-way (too large): its answer explains more.
+            // The server answered or went away mid-way: its answer says why.
             write_failed = Some(e);
             break;
         }
@@ -107,21 +114,47 @@ pub fn send_tcp(opts: &SendOptions) -> Result<Saved, SendError> {
     }
     progress.finish(sent);
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(opts.timeout));
-    let mut line = String::new();
-    let read = BufReader::new(&stream).take(MAX_REPLY).read_line(&mut line);
-    let line = line.trim_end_matches(['\r', '\n']);
-    if line.is_empty() {
-        let why = write_failed
-            .or_else(|| read.err())
-            .unwrap_or_else(|| io::Error::other("the server closed without answering"));
-        return Err(SendError::Net(why));
-    }
-    let saved = parse_reply(line).map_err(SendError::Refused)?;
+    let line = match answer.recv_timeout(opts.timeout) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => return Err(SendError::Net(write_failed.unwrap_or(e))),
+        Err(_) => {
+            return Err(SendError::Net(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no answer from the server",
+            )))
+        }
+    };
+    let saved = parse_reply(&line).map_err(SendError::Refused)?;
     if let Some(e) = write_failed {
         return Err(SendError::Net(e));
     }
     verify(&saved, sent, crc.value())
+}
+
+/// Reads the server's answer line on its own thread; when it arrives (or the server closes),
+/// shuts the socket down so a write still in progress fails at once.
+fn watch_answer(stream: &TcpStream) -> io::Result<Receiver<io::Result<String>>> {
+    let reader = stream.try_clone()?;
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    thread::Builder::new()
+        .name("send-answer".into())
+        .spawn(move || {
+            let mut line = String::new();
+            let got = BufReader::new(&reader)
+                .take(MAX_REPLY)
+                .read_line(&mut line)
+                .and_then(|_| {
+                    let line = line.trim_end_matches(['\r', '\n']);
+                    if line.is_empty() {
+                        Err(io::Error::other("the server closed without answering"))
+                    } else {
+                        Ok(line.to_string())
+                    }
+                });
+            let _ = reader.shutdown(Shutdown::Both);
+            let _ = tx.send(got);
+        })?;
+    Ok(rx)
 }
 
 /// Sends the whole file as one datagram (refusing one too large before sending anything) and

@@ -267,6 +267,18 @@ impl Server {
         self.shared.registry.wait_at_most(n, timeout)
     }
 
+    /// Blocks until at least `n` TCP connections are live; false if `timeout` passed first.
+    pub fn wait_connections_at_least(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.registry.wait_at_least(n, timeout)
+    }
+
+    /// Blocks until at least `n` TCP connections have been served to the end (their threads
+    /// finished) since start; false if `timeout` passed first. Lets a caller wait for work it
+    /// cannot see from the client side, such as a file stored after the client left.
+    pub fn wait_connections_finished(&self, n: u64, timeout: Duration) -> bool {
+        self.shared.registry.wait_finished(n, timeout)
+    }
+
     /// True once [`Server::stop`] has begun.
     pub fn is_stopping(&self) -> bool {
         self.shared.is_stopping()

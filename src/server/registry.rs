@@ -21,6 +21,8 @@ pub struct Registry {
 struct Inner {
     live: HashMap<u64, Arc<TcpStream>>,
     next_id: u64,
+    /// Connections whose thread has finished, since start.
+    finished: u64,
     closed: bool,
 }
 
@@ -44,6 +46,7 @@ impl Drop for Slot {
         self.stats.current.fetch_sub(1, Relaxed);
         let mut inner = self.registry.lock();
         inner.live.remove(&self.id);
+        inner.finished += 1;
         drop(inner);
         self.registry.changed.notify_all();
     }
@@ -70,6 +73,7 @@ impl Registry {
         let id = inner.next_id;
         inner.live.insert(id, Arc::clone(stream));
         drop(inner);
+        self.changed.notify_all();
         stats.current.fetch_add(1, Relaxed);
         stats.total.fetch_add(1, Relaxed);
         Some(Slot {
@@ -99,9 +103,23 @@ impl Registry {
 
     /// Waits until at most `n` connections are live; false if `timeout` passed first.
     pub fn wait_at_most(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |i| i.live.len() <= n)
+    }
+
+    /// Waits until at least `n` connections are live; false if `timeout` passed first.
+    pub fn wait_at_least(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |i| i.live.len() >= n)
+    }
+
+    /// Waits until at least `n` connections have finished since start; false on timeout.
+    pub fn wait_finished(&self, n: u64, timeout: Duration) -> bool {
+        self.wait_until(timeout, |i| i.finished >= n)
+    }
+
+    fn wait_until(&self, timeout: Duration, done: impl Fn(&Inner) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut inner = self.lock();
-        while inner.live.len() > n {
+        while !done(&inner) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;

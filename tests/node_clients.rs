@@ -1,0 +1,134 @@
+//! The first seed's own Node.js clients (examples/node/) against the files service, unchanged.
+//! Skipped where `node` is missing, except under CI, where .ci/run installs it.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use support::*;
+use threadsock::server::Limits;
+use threadsock::service::files::FilesConfig;
+
+fn node_available() -> bool {
+    let found = Command::new("node").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node is required under CI"
+        );
+        eprintln!("skipped: node is not installed");
+    }
+    found
+}
+
+/// Runs `node script args...` to completion, bounded by WAIT.
+fn node(script: &str, args: &[&str]) -> Output {
+    let child = Command::new("node")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/node")
+                .join(script),
+        )
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start node");
+    let pid = child.id();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(WAIT) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("node {script} did not finish");
+        }
+    }
+}
+
+fn setup(tag: &str) -> (threadsock::server::Server, PathBuf, PathBuf, Vec<u8>) {
+    let base = std::env::temp_dir().join(format!("threadsock-node-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&base);
+    let dir = base.join("server_files");
+    let mut opts = options(&["files"]);
+    opts.files = FilesConfig {
+        dir: dir.clone(),
+        max_file: 1 << 30,
+    };
+    let server = start_with(&opts, Limits::default());
+    fs::create_dir_all(base.join("client_files")).unwrap();
+    let input = base.join("client_files/client.txt");
+    let content: Vec<u8> = (0..40_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    fs::write(&input, &content).unwrap();
+    (server, dir, input, content)
+}
+
+fn stored(dir: &Path) -> Vec<Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|p| fs::read(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_seeds_tcp_client_uploads_a_file() {
+    if !node_available() {
+        return;
+    }
+    let (server, dir, input, content) = setup("tcp");
+    let port = tcp_addr(&server, "files").port().to_string();
+    let out = node(
+        "tcp_client.js",
+        &[&port, "127.0.0.1", input.to_str().unwrap()],
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("conectado ao servidor"), "{printed}");
+    assert!(printed.contains("saved server_"), "{printed}");
+    assert!(printed.contains("conexao encerrada"), "{printed}");
+    assert!(server.wait_connections_finished(1, WAIT));
+    assert_eq!(stored(&dir), vec![content]);
+    fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn the_seeds_udp_client_drops_a_file() {
+    if !node_available() {
+        return;
+    }
+    let (server, dir, input, content) = setup("udp");
+    let addr = udp_addr(&server, "files");
+    let out = node(
+        "udp_client.js",
+        &[
+            &addr.port().to_string(),
+            "127.0.0.1",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One thread serves the socket in order: once our own datagram is answered, the seed
+    // client's (sent before) has been handled.
+    let probe = udp_client();
+    probe.send_to(b"marker", addr).unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = probe.recv_from(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"saved "));
+    let mut files = stored(&dir);
+    files.sort_by_key(|f| f.len());
+    assert_eq!(files, vec![b"marker".to_vec(), content]);
+    fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
