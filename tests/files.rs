@@ -299,3 +299,31 @@ fn the_send_client_checks_what_the_server_stored() {
     fs::remove_file(&file).unwrap();
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_upload_that_goes_idle_leaves_no_file() {
+    let dir = std::env::temp_dir().join(format!("threadsock-files-idle-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let mut opts = options(&["files"]);
+    opts.files = FilesConfig {
+        dir: dir.clone(),
+        max_file: 1 << 30,
+    };
+    let limits = Limits {
+        idle_timeout: Some(std::time::Duration::from_millis(300)),
+        ..Limits::default()
+    };
+    let server = start_with(&opts, limits);
+    let mut stream = connect(tcp_addr(&server, "files"));
+    stream.write_all(&pattern(10_000, 4)).unwrap();
+    // Then silence, without a FIN: the idle timeout ends the upload.
+    let reply = read_to_eof(&mut stream, 4096).unwrap_or_default();
+    assert!(
+        reply.starts_with(b"ERR upload aborted"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(server.wait_connections_finished(1, WAIT));
+    assert_eq!(listing(&dir), (vec![], vec![]));
+    fs::remove_dir_all(&dir).unwrap();
+}
