@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Probe(target, timeout) => client::probe::main(&target, timeout),
         Command::Udp(target, timeout) => client::udp::main(&target, timeout),
         Command::Send(opts) => client::send::main(&opts),
+        Command::Bench(opts) => client::bench::main(&opts),
     }
 }
 

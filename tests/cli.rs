@@ -18,7 +18,7 @@ fn help_and_version() {
     let out = run_bin(&["--help"], b"");
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("serve"));
-    for cmd in ["serve", "talk", "probe", "udp", "send"] {
+    for cmd in ["serve", "talk", "probe", "udp", "send", "bench"] {
         let out = run_bin(&[cmd, "--help"], b"");
         assert!(out.status.success(), "{cmd} --help");
         assert!(

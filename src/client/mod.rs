@@ -1,5 +1,6 @@
 //! The command-line clients: each connects to a server and moves bytes between it and stdio.
 
+pub mod bench;
 pub mod probe;
 pub mod send;
 pub mod talk;

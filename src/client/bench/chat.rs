@@ -1,0 +1,204 @@
+//! Chat fan-out: N receivers and one sender. After a sync phase (every receiver has seen a
+//! `sync` line, so all are in the room), the sender sends M lines `<seq> <send time µs> <pad>`
+//! as fast as the server takes them. Receivers, read in lock-step by a few threads, check the
+//! sequence (gaps are lost lines) and record delivery latency from the timestamp.
+
+use super::echo::connect_all;
+use super::{load_threads, BenchOptions, Histogram, Report};
+use std::io::{self, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Receivers wait this long per read before checking the deadline.
+const READ_SLICE: Duration = Duration::from_millis(200);
+/// The sync phase gives up after this long.
+const SYNC_LIMIT: Duration = Duration::from_secs(10);
+/// Longest line a receiver accepts before counting an error.
+const MAX_LINE: usize = 64 * 1024;
+
+struct Receiver {
+    stream: TcpStream,
+    partial: Vec<u8>,
+    synced: bool,
+    next_seq: u64,
+    got: u64,
+}
+
+/// What one reader thread saw.
+#[derive(Default)]
+struct Seen {
+    delivered: u64,
+    lost: u64,
+    errors: u64,
+    hist: Histogram,
+    last: Option<Instant>,
+}
+
+/// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
+pub fn run(o: &BenchOptions) -> io::Result<Report> {
+    let (streams, failed) = connect_all(o.addr, o.conns);
+    if streams.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "no receiver could connect",
+        ));
+    }
+    let sender = TcpStream::connect_timeout(&o.addr, super::echo::IO_TIMEOUT)?;
+    let _ = sender.set_nodelay(true);
+    // Whatever the server sends the sender (notices) is read and dropped, so it never backs up.
+    let drain = sender.try_clone()?;
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while matches!((&drain).read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let n = streams.len();
+    let m = o.messages as u64;
+    let epoch = Instant::now();
+    let synced = Arc::new(AtomicUsize::new(0));
+    let deadline_holder = Arc::new(std::sync::Mutex::new(epoch + SYNC_LIMIT + o.duration));
+    let threads = load_threads(o.threads, n);
+    let mut groups: Vec<Vec<Receiver>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, s) in streams.into_iter().enumerate() {
+        let _ = s.set_read_timeout(Some(READ_SLICE));
+        groups[i % threads].push(Receiver {
+            stream: s,
+            partial: Vec::new(),
+            synced: false,
+            next_seq: 0,
+            got: 0,
+        });
+    }
+    let readers: Vec<_> = groups
+        .into_iter()
+        .map(|group| {
+            let synced = Arc::clone(&synced);
+            let deadline = Arc::clone(&deadline_holder);
+            thread::spawn(move || read_group(group, m, epoch, &synced, &deadline))
+        })
+        .collect();
+
+    // Sync: send `sync` until every receiver has seen one.
+    let sync_start = Instant::now();
+    while synced.load(Relaxed) < n && sync_start.elapsed() < SYNC_LIMIT {
+        (&sender).write_all(b"sync\n")?;
+        let wait = Instant::now();
+        while synced.load(Relaxed) < n && wait.elapsed() < Duration::from_millis(50) {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let all_synced = synced.load(Relaxed);
+    let t0 = Instant::now();
+    *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
+    let pad = "x".repeat(o.size.saturating_sub(24).max(1));
+    let mut out = BufWriter::with_capacity(64 * 1024, &sender);
+    for seq in 0..m {
+        let ts = epoch.elapsed().as_micros() as u64;
+        writeln!(out, "{seq} {ts} {pad}")?;
+    }
+    out.flush()?;
+    drop(out);
+    let mut report = Report {
+        connect_failures: failed,
+        ..Report::default()
+    };
+    let mut last = t0;
+    let mut lost = 0;
+    for r in readers {
+        let seen = r.join().unwrap_or_default();
+        report.ops += seen.delivered;
+        report.errors += seen.errors;
+        lost += seen.lost;
+        report.latency.merge(&seen.hist);
+        if let Some(t) = seen.last {
+            last = last.max(t);
+        }
+    }
+    let expected = n as u64 * m;
+    lost += expected.saturating_sub(report.ops + lost);
+    report.errors += lost;
+    report.seconds = last.duration_since(t0).as_secs_f64();
+    report.bytes = report.ops * (o.size as u64);
+    report.notes.push(format!(
+        "{n} receivers ({all_synced} synced), {m} lines sent, {} delivered of {expected}, {lost} lost; {threads} reader thread(s)",
+        report.ops
+    ));
+    Ok(report)
+}
+
+fn read_group(
+    mut group: Vec<Receiver>,
+    m: u64,
+    epoch: Instant,
+    synced: &AtomicUsize,
+    deadline: &std::sync::Mutex<Instant>,
+) -> Seen {
+    let mut seen = Seen::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let end = *deadline.lock().unwrap_or_else(|e| e.into_inner());
+        if Instant::now() >= end || group.iter().all(|r| r.got >= m) {
+            break;
+        }
+        for r in group.iter_mut().filter(|r| r.got < m) {
+            let n = match r.stream.read(&mut buf) {
+                Ok(0) => {
+                    seen.errors += 1;
+                    r.got = m; // closed early: the rest is counted as lost
+                    continue;
+                }
+                Ok(n) => n,
+                Err(e) if crate::server::is_timeout(&e) => continue,
+                Err(_) => {
+                    seen.errors += 1;
+                    r.got = m;
+                    continue;
+                }
+            };
+            r.partial.extend_from_slice(&buf[..n]);
+            let now_us = epoch.elapsed().as_micros() as u64;
+            let mut consumed = 0;
+            while let Some(pos) = r.partial[consumed..].iter().position(|&b| b == b'\n') {
+                let line = &r.partial[consumed..consumed + pos];
+                consumed += pos + 1;
+                let Some(body) = line.strip_prefix(b"-> ") else {
+                    continue; // notices and anything else the server adds
+                };
+                if body.starts_with(b"sync") {
+                    if !r.synced {
+                        r.synced = true;
+                        synced.fetch_add(1, Relaxed);
+                    }
+                    continue;
+                }
+                let mut fields = body.split(|&b| b == b' ');
+                let num = |f: Option<&[u8]>| {
+                    f.and_then(|f| std::str::from_utf8(f).ok())
+                        .and_then(|s| s.parse::<u64>().ok())
+                };
+                let (Some(seq), Some(ts)) = (num(fields.next()), num(fields.next())) else {
+                    seen.errors += 1;
+                    continue;
+                };
+                if seq < r.next_seq {
+                    seen.errors += 1; // duplicate or out of order
+                    continue;
+                }
+                seen.lost += seq - r.next_seq;
+                r.next_seq = seq + 1;
+                r.got = seq + 1;
+                seen.delivered += 1;
+                seen.hist.record(now_us.saturating_sub(ts));
+            }
+            r.partial.drain(..consumed);
+            if r.partial.len() > MAX_LINE {
+                seen.errors += 1;
+                r.partial.clear();
+            }
+            seen.last = Some(Instant::now());
+        }
+    }
+    seen
+}

@@ -1,0 +1,85 @@
+//! Figures of another process from /proc: memory, threads, and context switches summed over
+//! all its threads.
+
+use crate::server::ProcessFigures;
+use std::fs;
+
+/// What `--pid` reports about the server under load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerFigures {
+    /// Resident set size, KiB.
+    pub rss_kb: Option<u64>,
+    /// OS threads.
+    pub threads: Option<u64>,
+    /// Voluntary context switches, all threads (blocking waits).
+    pub voluntary: u64,
+    /// Involuntary context switches, all threads (preemptions).
+    pub involuntary: u64,
+}
+
+/// Reads `pid`'s figures; `None` if the process is gone or /proc is unavailable.
+pub fn read(pid: u32) -> Option<ServerFigures> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let p = ProcessFigures::parse(&status);
+    let mut f = ServerFigures {
+        rss_kb: p.rss_kb,
+        threads: p.threads,
+        ..ServerFigures::default()
+    };
+    // /proc/PID/status counts the main thread's switches only; sum the tasks.
+    if let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(s) = fs::read_to_string(task.path().join("status")) {
+                let (v, i) = switches(&s);
+                f.voluntary += v;
+                f.involuntary += i;
+            }
+        }
+    }
+    Some(f)
+}
+
+/// (voluntary, involuntary) context switches from a status file.
+pub fn switches(status: &str) -> (u64, u64) {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("voluntary_ctxt_switches:"),
+        field("nonvoluntary_ctxt_switches:"),
+    )
+}
+
+/// CPU time (user + system) this process has used, in seconds, from /proc/self/stat.
+pub fn own_cpu_seconds() -> Option<f64> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_switches() {
+        let s = "Name:\tx\nvoluntary_ctxt_switches:\t15\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(switches(s), (15, 3));
+        assert_eq!(switches(""), (0, 0));
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = read(std::process::id()).unwrap();
+        assert!(me.threads.unwrap() >= 1);
+        assert!(me.rss_kb.unwrap() > 0);
+        assert!(own_cpu_seconds().unwrap() >= 0.0);
+    }
+}
