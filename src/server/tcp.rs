@@ -25,6 +25,8 @@ pub const BUSY_LINE: &[u8] = b"ERR server busy\n";
 const LINGER: Duration = Duration::from_secs(1);
 /// How much unread input a graceful close discards before giving up on a clean FIN.
 const LINGER_BYTES: usize = 64 * 1024;
+/// Admitted clients that may wait for the spawner thread before new ones are refused.
+const SPAWN_QUEUE: usize = 4096;
 /// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -160,15 +162,34 @@ pub(crate) fn accept_loop(
     // A spare descriptor: when the process runs out, closing it lets us accept and refuse one
     // client cleanly instead of leaving the backlog to time out (libuv and nginx do the same).
     let mut reserve = File::open("/dev/null").ok();
+    // Thread creation is slow next to accept(), and std listens with a backlog of only 128: a
+    // second thread creates the connection threads so this one goes straight back to accept.
+    let (to_spawner, spawn_queue) = crossbeam_channel::bounded::<Admitted>(SPAWN_QUEUE);
+    let spawner = {
+        let (handler, shared) = (Arc::clone(&handler), Arc::clone(&shared));
+        thread::Builder::new()
+            .name(format!("{}-spawn", stats.service))
+            .spawn(move || spawn_loop(&spawn_queue, &handler, &shared))
+    };
+    let spawner = match spawner {
+        Ok(s) => s,
+        Err(e) => {
+            crate::log!(
+                "{}/tcp: cannot start the spawner thread: {e}",
+                stats.service
+            );
+            return;
+        }
+    };
     loop {
         let accepted = listener.accept();
         if shared.is_stopping() {
-            return;
+            break;
         }
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
-                if let Err(why) = admit(stream, peer, &stats, &handler, &shared) {
+                if let Err(why) = admit(stream, peer, &stats, &to_spawner, &shared) {
                     if let Some(held) = refusal_log.allow(Instant::now()) {
                         crate::log!(
                             "{}/tcp: refused {peer}: {why}{}",
@@ -197,6 +218,39 @@ pub(crate) fn accept_loop(
             }
         }
     }
+    // Disconnecting the queue ends the spawner once it has handled what was queued.
+    drop(to_spawner);
+    let _ = spawner.join();
+}
+
+/// A client that holds a slot and waits for its thread.
+struct Admitted {
+    conn: Connection,
+    slot: Slot,
+}
+
+/// Creates one thread per admitted client; a client whose thread cannot be created gets
+/// [`BUSY_LINE`].
+fn spawn_loop(
+    queue: &crossbeam_channel::Receiver<Admitted>,
+    handler: &TcpHandler,
+    shared: &Arc<Shared>,
+) {
+    for Admitted { conn, slot } in queue {
+        let stream = Arc::clone(&conn.stream);
+        let stats = Arc::clone(&conn.stats);
+        let handler = Arc::clone(handler);
+        let thread_shared = Arc::clone(shared);
+        let spawned = thread::Builder::new()
+            .name(format!("{}#{}", stats.service, slot.id()))
+            .stack_size(shared.limits.stack_size)
+            .spawn(move || serve_connection(conn, &handler, slot, &thread_shared));
+        if let Err(e) = spawned {
+            // The closure (and with it the slot) was dropped, so the registry is already clean.
+            refuse(&stream, &stats);
+            crate::log!("{}/tcp: cannot start a thread: {e}", stats.service);
+        }
+    }
 }
 
 fn held_note(held: u64) -> String {
@@ -223,13 +277,13 @@ fn is_out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-/// Registers the client and starts its thread; on failure the client gets [`BUSY_LINE`] and the
-/// error says why.
+/// Registers the client and queues it for its thread; on failure the client gets
+/// [`BUSY_LINE`] and the error says why.
 fn admit(
     stream: TcpStream,
     peer: SocketAddr,
     stats: &Arc<ServiceStats>,
-    handler: &TcpHandler,
+    spawner: &crossbeam_channel::Sender<Admitted>,
     shared: &Arc<Shared>,
 ) -> Result<(), String> {
     let stream = Arc::new(stream);
@@ -249,18 +303,12 @@ fn admit(
         id: slot.id(),
         saw_eof: false,
     };
-    let handler = Arc::clone(handler);
-    let thread_shared = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .name(format!("{}#{}", stats.service, slot.id()))
-        .stack_size(limits.stack_size)
-        .spawn(move || serve_connection(conn, &handler, slot, &thread_shared));
-    match spawned {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            // The closure (and with it the slot) was dropped, so the registry is already clean.
+    match spawner.try_send(Admitted { conn, slot }) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            // The slot went back with the dropped request.
             refuse(&stream, stats);
-            Err(format!("cannot start a thread: {e}"))
+            Err(format!("{SPAWN_QUEUE} clients already wait for a thread"))
         }
     }
 }
@@ -296,6 +344,10 @@ fn serve_connection(mut conn: Connection, handler: &TcpHandler, slot: Slot, shar
 
 /// Sends FIN, then reads and discards what the client still sends (bounded in time and bytes),
 /// so that closing with unread input does not turn into a reset that destroys our last reply.
+///
+/// Never inlined: its scratch buffer would otherwise enlarge the frame of every connection
+/// thread for its whole life, pushing the handler's stack onto one more page of memory.
+#[inline(never)]
 fn close_gracefully(conn: &mut Connection, shared: &Shared) {
     let _ = conn.stream.shutdown(Shutdown::Write);
     if conn.saw_eof || shared.is_stopping() {

@@ -1,0 +1,148 @@
+//! The load generator's correctness (never its speed): error counting against an absent
+//! server and one that closes early, lost-line detection in the chat scenario, and the CSV.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::thread;
+use std::time::Duration;
+use support::*;
+use threadsock::client::bench::{self, BenchOptions, Scenario, CSV_HEADER};
+
+fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
+    BenchOptions {
+        scenario,
+        addr,
+        conns: 3,
+        size: 64,
+        duration: Duration::from_millis(300),
+        warmup: Duration::ZERO,
+        hold: Duration::from_millis(50),
+        messages: 20,
+        inflight: 4,
+        threads: 1,
+        pid: None,
+        target: "test".into(),
+        csv: None,
+    }
+}
+
+#[test]
+fn an_absent_server_counts_as_connection_failures() {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    for scenario in [
+        Scenario::Echo,
+        Scenario::Stream,
+        Scenario::Idle,
+        Scenario::Chat,
+    ] {
+        let r = bench::run(&opts(scenario, addr)).unwrap();
+        assert_eq!(r.connect_failures, 3, "{scenario:?}");
+        assert_eq!(r.ops, 0);
+    }
+    let r = bench::run(&opts(Scenario::Udp, addr)).unwrap();
+    assert!(r.errors > 0, "UDP to a closed port must show errors");
+    assert_eq!(r.ops, 0);
+}
+
+#[test]
+fn a_server_that_closes_early_counts_errors() {
+    // Echoes the first message of each connection, then closes it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for s in listener.incoming().take(3).flatten() {
+            thread::spawn(move || {
+                let mut s = s;
+                let mut buf = [0u8; 64];
+                if s.read_exact(&mut buf).is_ok() {
+                    let _ = s.write_all(&buf);
+                }
+            });
+        }
+    });
+    let r = bench::run(&opts(Scenario::Echo, addr)).unwrap();
+    assert_eq!(r.connect_failures, 0);
+    assert_eq!(
+        r.errors, 3,
+        "each connection fails once, then leaves the rotation"
+    );
+}
+
+#[test]
+fn the_echo_scenario_counts_round_trips_against_threadsock() {
+    let server = start(&["echo"]);
+    let r = bench::run(&opts(Scenario::Echo, tcp_addr(&server, "echo"))).unwrap();
+    assert!(r.ops > 0);
+    assert_eq!(r.ops, r.latency.count());
+    assert_eq!((r.errors, r.connect_failures), (0, 0));
+    let u = bench::run(&opts(Scenario::Udp, udp_addr(&server, "echo"))).unwrap();
+    assert!(u.ops > 0);
+}
+
+/// A chat server that relays every line as `-> line` to the other clients, except the line
+/// whose sequence number is `drop_seq`, which it drops on the way to one receiver.
+fn lossy_chat(receivers: usize, drop_seq: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut outs = Vec::new();
+        for _ in 0..receivers {
+            outs.push(listener.accept().unwrap().0);
+        }
+        let (sender, _) = listener.accept().unwrap();
+        for line in BufReader::new(sender).lines().map_while(Result::ok) {
+            for (i, out) in outs.iter_mut().enumerate() {
+                if i == 0 && line.split(' ').next() == Some(drop_seq) {
+                    continue;
+                }
+                let _ = out.write_all(format!("-> {line}\n").as_bytes());
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn the_chat_scenario_detects_a_lost_line() {
+    let addr = lossy_chat(3, "5");
+    let mut o = opts(Scenario::Chat, addr);
+    o.duration = Duration::from_secs(5);
+    let r = bench::run(&o).unwrap();
+    assert_eq!(r.ops, 3 * 20 - 1, "{:?}", r.notes);
+    assert_eq!(r.errors, 1, "{:?}", r.notes);
+    assert!(r.notes[0].contains("1 lost"), "{:?}", r.notes);
+}
+
+#[test]
+fn the_chat_scenario_sees_every_line_through_threadsock() {
+    let server = start(&["chat"]);
+    let mut o = opts(Scenario::Chat, tcp_addr(&server, "chat"));
+    o.messages = 500;
+    o.duration = Duration::from_secs(5);
+    let r = bench::run(&o).unwrap();
+    assert_eq!((r.ops, r.errors), (3 * 500, 0), "{:?}", r.notes);
+}
+
+#[test]
+fn csv_rows_append_under_one_header() {
+    let server = start(&["echo"]);
+    let path = std::env::temp_dir().join(format!("threadsock-bench-{}.csv", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut o = opts(Scenario::Echo, tcp_addr(&server, "echo"));
+    o.csv = Some(path.to_string_lossy().into_owned());
+    for _ in 0..2 {
+        let r = bench::run(&o).unwrap();
+        bench::append_csv(o.csv.as_deref().unwrap(), &o, &r).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], CSV_HEADER);
+    for row in &lines[1..] {
+        assert_eq!(row.split(',').count(), 16);
+        assert!(row.starts_with("echo,test,3,64,"), "{row}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
