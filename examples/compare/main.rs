@@ -1,7 +1,7 @@
 //! The blocking-vs-event-driven comparison, one command:
 //!
 //! ```sh
-//! cargo run --release --example compare -- --quick            # about two minutes on 2 cores
+//! cargo run --release --example compare -- --quick            # under three minutes on 2 cores
 //! cargo run --release --example compare -- --out examples/compare/results   # refresh the README's figures
 //! ```
 //!
@@ -274,7 +274,7 @@ fn rss_kb(pid: u32) -> Option<f64> {
 
 fn bench(env: &Env, o: &Options, run: &Run, target: &str, server: &Server) -> Result<Row, String> {
     let (duration, warmup, hold) = if o.quick {
-        ("2", "0.5", "1")
+        ("1.5", "0.3", "0.5")
     } else {
         ("5", "1", "3")
     };
