@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use support::*;
 use threadsock::server::Limits;
@@ -104,22 +104,12 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
     for _ in 0..7 {
         lines.push(rx.recv_timeout(WAIT).expect("a listening line"));
     }
-    let echo: SocketAddr = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("listening echo/tcp "))
-        .expect("echo/tcp line")
-        .parse()
-        .unwrap();
+    let echo = listening_addr(&lines, "echo/tcp");
+    let chat = listening_addr(&lines, "chat/tcp");
     assert!(lines
         .iter()
         .any(|l| l.starts_with("listening daytime/udp 127.0.0.1:")));
 
-    let chat: SocketAddr = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("listening chat/tcp "))
-        .expect("chat/tcp line")
-        .parse()
-        .unwrap();
     let mut clients: Vec<_> = (0..50).map(|_| connect(echo)).collect();
     for c in &mut clients {
         assert_eq!(round_trip(c, b"ping"), b"ping");
@@ -131,17 +121,7 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
 
-    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-    std::thread::spawn(move || {
-        let _ = done_tx.send(child.wait_with_output());
-    });
-    let out = match done_rx.recv_timeout(WAIT) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-            panic!("serve did not exit after SIGTERM");
-        }
-    };
+    let out = finish(child, "serve after SIGTERM");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     for c in &mut clients {
         assert!(read_to_eof(c, 0).map(|r| r.is_empty()).unwrap_or(true));

@@ -201,10 +201,6 @@ fn out_of_file_descriptors_refuses_cleanly_and_recovers() {
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let status = rx.recv_timeout(WAIT).expect("exit after SIGTERM").unwrap();
+    let status = finish(child, "serve after SIGTERM").status;
     assert!(status.success(), "{status:?}");
 }

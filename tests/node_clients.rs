@@ -35,18 +35,7 @@ fn node(script: &str, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start node");
-    let pid = child.id();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(WAIT) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("node {script} did not finish");
-        }
-    }
+    finish(child, &format!("node {script}"))
 }
 
 fn setup(tag: &str) -> (threadsock::server::Server, PathBuf, PathBuf, Vec<u8>) {

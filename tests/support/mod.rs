@@ -104,23 +104,42 @@ pub fn run_bin(args: &[&str], stdin: &[u8]) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn threadsock");
-    let pid = child.id();
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
     std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
+    finish(child, &format!("threadsock {args:?}"))
+}
+
+/// Waits for `child` to exit and collects its output; if it has not exited within [`WAIT`],
+/// kills it and fails the test naming `what`.
+pub fn finish(child: std::process::Child, what: &str) -> std::process::Output {
+    let pid = child.id().to_string();
     let (tx, rx) = crossbeam_channel::bounded(1);
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
     match rx.recv_timeout(WAIT) {
-        Ok(out) => out.expect("wait for threadsock"),
+        Ok(out) => out.expect("wait for the child process"),
         Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("threadsock {args:?} did not exit within {WAIT:?}");
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .status();
+            panic!("{what} did not exit within {WAIT:?}");
         }
     }
+}
+
+/// The address after `listening <what> ` among `serve`'s listening lines.
+pub fn listening_addr(lines: &[String], what: &str) -> SocketAddr {
+    let prefix = format!("listening {what} ");
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {what} line in {lines:?}"))
+        .parse()
+        .unwrap()
 }
 
 /// A loopback port with nothing listening on it (bound, then released).
