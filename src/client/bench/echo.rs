@@ -3,7 +3,7 @@
 //! generator a handful of threads. Stream: each connection pipelines chunks from a writer
 //! thread while a reader thread counts what comes back.
 
-use super::{load_threads, BenchOptions, Histogram, Report};
+use super::{load_threads, procfs, BenchOptions, Histogram, Report};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -67,30 +67,48 @@ pub fn ping_pong(o: &BenchOptions) -> io::Result<Report> {
         .into_iter()
         .map(|group| thread::spawn(move || lock_step(group, size, measure_from, end)))
         .collect();
+    // The server's figures are read while every connection is still open: once they close,
+    // the server's connection threads exit and take their counters with them.
+    thread::sleep(measure_from.saturating_duration_since(Instant::now()));
+    let at_start = o.pid.and_then(procfs::read);
     let mut report = Report {
         connect_failures: failed,
         ..Report::default()
     };
+    let mut still_open = Vec::new();
     for w in workers {
-        let (ops, hist, errors) = w.join().unwrap_or_default();
+        let (ops, hist, errors, conns) = w.join().unwrap_or_default();
         report.ops += ops;
         report.errors += errors;
         report.latency.merge(&hist);
+        still_open.push(conns);
     }
+    report.server = o.pid.and_then(procfs::read);
+    drop(still_open);
     report.seconds = o.duration.as_secs_f64();
     report.bytes = report.ops * size as u64;
     report
         .notes
         .push(format!("{threads} load thread(s), lock-step"));
+    if let (Some(a), Some(b)) = (at_start, report.server) {
+        let switches = (b.voluntary + b.involuntary).saturating_sub(a.voluntary + a.involuntary);
+        report.notes.push(format!(
+            "server context switches while measured: {switches} ({:.2} per round trip)",
+            switches as f64 / report.ops.max(1) as f64
+        ));
+    }
     Ok(report)
 }
+
+/// What one lock-step thread did, and its connections, still open.
+type LockStepResult = (u64, Histogram, u64, Vec<TcpStream>);
 
 fn lock_step(
     mut conns: Vec<TcpStream>,
     size: usize,
     measure_from: Instant,
     end: Instant,
-) -> (u64, Histogram, u64) {
+) -> LockStepResult {
     let payload: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
     let mut answer = vec![0u8; size];
     let mut sent_at = vec![Instant::now(); conns.len()];
@@ -123,7 +141,7 @@ fn lock_step(
         errors += failed.iter().filter(|&&f| f).count() as u64;
         conns.retain(|_| keep.next().unwrap_or(false));
     }
-    (ops, hist, errors)
+    (ops, hist, errors, conns)
 }
 
 /// Pipelined throughput: every connection writes `size`-byte chunks as fast as the server
