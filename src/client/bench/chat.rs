@@ -103,8 +103,10 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     };
     let mut last = t0;
     let mut lost = 0;
+    let mut still_open = Vec::new();
     for r in readers {
-        let seen = r.join().unwrap_or_default();
+        let (seen, group) = r.join().unwrap_or_default();
+        still_open.push(group);
         report.ops += seen.delivered;
         report.errors += seen.errors;
         lost += seen.lost;
@@ -113,6 +115,9 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
             last = last.max(t);
         }
     }
+    // Read while the receivers are still connected (see `echo::ping_pong`).
+    report.server = o.pid.and_then(super::procfs::read);
+    drop(still_open);
     let expected = n as u64 * m;
     lost += expected.saturating_sub(report.ops + lost);
     report.errors += lost;
@@ -131,7 +136,7 @@ fn read_group(
     epoch: Instant,
     synced: &AtomicUsize,
     deadline: &std::sync::Mutex<Instant>,
-) -> Seen {
+) -> (Seen, Vec<Receiver>) {
     let mut seen = Seen::default();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -197,5 +202,5 @@ fn read_group(
             seen.last = Some(Instant::now());
         }
     }
-    seen
+    (seen, group)
 }

@@ -195,6 +195,8 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
     thread::sleep(o.duration);
     let bytes = received.load(Relaxed) - before;
     let seconds = t0.elapsed().as_secs_f64();
+    // Read while the connections are still open (see `ping_pong`).
+    let server = o.pid.and_then(procfs::read);
     stop.store(true, Relaxed);
     for h in handles {
         let _ = h.join();
@@ -205,7 +207,8 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
         bytes,
         connect_failures: failed,
         errors: errors.load(Relaxed),
-        notes: vec![format!("{} chunks of {size} B per write", "pipelined")],
+        notes: vec![format!("pipelined, {size} B per write")],
+        server,
         ..Report::default()
     })
 }
