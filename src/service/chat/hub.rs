@@ -12,272 +12,23 @@
 //! channel and from there into the sender's own TCP window. So a non-reader is dropped within
 //! [`STALL`], an active reader is never dropped, and no buffer grows past its bound.
 
-use super::text;
-use crossbeam_channel::{Receiver, Sender};
+use super::outbox::{Chunk, Flow, OutboxSender, Outboxes};
+use super::protocol::{Codec, Delivery, MemberId, Request};
+use crossbeam_channel::Receiver;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// A member's id: the server's connection id.
-pub type MemberId = u64;
+use std::time::Duration;
 
 /// The room everyone starts in; it exists even when empty.
 pub const LOBBY: &str = "lobby";
 
 /// Requests applied per burst before the hub flushes outboxes (bounds one burst's memory).
 const MAX_BURST: usize = 1024;
-/// Chunks (bursts) that may wait in one outbox; the writer takes them all at once.
-const OUTBOX_CHUNKS: usize = 16;
 /// A member whose writer holds data and has written nothing for this long is too slow.
 pub const STALL: Duration = Duration::from_secs(2);
 /// While waiting for a writer to catch up, the hub rechecks at least this often.
 const CATCH_UP_POLL: Duration = Duration::from_millis(50);
-
-/// How deliveries become bytes for a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    /// Text lines for `nc` and telnet (`-> `, `* `, `! `).
-    Text,
-}
-
-impl Codec {
-    fn encode(self, d: &Delivery<'_>, out: &mut Vec<u8>) {
-        match self {
-            Codec::Text => text::encode(d, out),
-        }
-    }
-}
-
-/// One thing to show a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery<'a> {
-    /// A line from someone in the room; `from` is `None` for a member without a nickname.
-    Message {
-        /// The sender's nickname.
-        from: Option<&'a str>,
-        /// The line.
-        text: &'a str,
-    },
-    /// `/me`.
-    Action {
-        /// The sender's name.
-        from: &'a str,
-        /// What they do.
-        text: &'a str,
-    },
-    /// `/msg`.
-    Private {
-        /// The sender's name.
-        from: &'a str,
-        /// The message.
-        text: &'a str,
-    },
-    /// A server notice.
-    Notice(&'a str),
-    /// An error about the member's own request.
-    Error(&'a str),
-}
-
-/// Bytes for one member, and how many deliveries (lines) they hold.
-#[derive(Debug, Default)]
-pub struct Chunk {
-    /// Encoded deliveries.
-    pub bytes: Vec<u8>,
-    /// Number of deliveries in `bytes`.
-    pub lines: usize,
-}
-
-/// The writer's side of a member's outbox.
-#[derive(Debug)]
-pub struct Outbox {
-    /// Chunks to write, in order; disconnected once the hub has dropped the member.
-    pub chunks: Receiver<Chunk>,
-    /// Lines handed over but not yet written; the writer subtracts what it wrote.
-    pub queued: Arc<AtomicUsize>,
-    /// Set when the hub dropped the member for being too slow.
-    pub kicked: Arc<AtomicBool>,
-    progress: Arc<AtomicU64>,
-    flow: Arc<Flow>,
-}
-
-impl Outbox {
-    /// A handle that tells how long ago this outbox's writer last took or wrote anything.
-    pub fn activity(&self) -> Activity {
-        Activity {
-            progress: Arc::clone(&self.progress),
-            flow: Arc::clone(&self.flow),
-        }
-    }
-
-    /// The writer calls this whenever it takes a chunk or writes bytes: it proves the member is
-    /// alive, and wakes the hub if the hub is waiting for a writer to catch up.
-    pub fn progressed(&self) {
-        self.progress.store(self.flow.now_ms(), Relaxed);
-        if self.flow.hub_waiting.load(SeqCst) {
-            let _ = self.flow.wake.try_send(());
-        }
-    }
-}
-
-/// When a member last received anything (see [`Outbox::activity`]).
-#[derive(Debug, Clone)]
-pub struct Activity {
-    progress: Arc<AtomicU64>,
-    flow: Arc<Flow>,
-}
-
-impl Activity {
-    /// Time since the writer last took a chunk or wrote bytes.
-    pub fn idle_for(&self) -> Duration {
-        Duration::from_millis(
-            self.flow
-                .now_ms()
-                .saturating_sub(self.progress.load(Relaxed)),
-        )
-    }
-}
-
-/// What the hub keeps of a member's outbox.
-#[derive(Debug)]
-pub struct OutboxSender {
-    chunks: Sender<Chunk>,
-    queued: Arc<AtomicUsize>,
-    kicked: Arc<AtomicBool>,
-    progress: Arc<AtomicU64>,
-}
-
-/// Shared between the hub and every writer: the clock and the catch-up wake-up.
-#[derive(Debug)]
-struct Flow {
-    epoch: Instant,
-    hub_waiting: AtomicBool,
-    wake: Sender<()>,
-}
-
-impl Flow {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-/// Makes outboxes tied to one hub.
-#[derive(Debug, Clone)]
-pub struct Outboxes {
-    lines: usize,
-    flow: Arc<Flow>,
-}
-
-impl Outboxes {
-    /// A new member's outbox: the hub's end and the writer's end.
-    pub fn create(&self) -> (OutboxSender, Outbox) {
-        // A bounded channel preallocates every slot, so it holds chunks (one per burst), not
-        // lines: 16 slots cost 640 bytes where 1,024 cost 40 KB per client. The line count is
-        // bounded separately by `queued`.
-        let (tx, rx) = crossbeam_channel::bounded(self.lines.clamp(1, OUTBOX_CHUNKS));
-        let queued = Arc::new(AtomicUsize::new(0));
-        let kicked = Arc::new(AtomicBool::new(false));
-        let progress = Arc::new(AtomicU64::new(self.flow.now_ms()));
-        (
-            OutboxSender {
-                chunks: tx,
-                queued: Arc::clone(&queued),
-                kicked: Arc::clone(&kicked),
-                progress: Arc::clone(&progress),
-            },
-            Outbox {
-                chunks: rx,
-                queued,
-                kicked,
-                progress,
-                flow: Arc::clone(&self.flow),
-            },
-        )
-    }
-}
-
-/// What sessions ask of the hub.
-#[derive(Debug)]
-pub enum Request {
-    /// A new member, placed in [`LOBBY`] under the name `guest<id>`.
-    Join {
-        /// Its id.
-        id: MemberId,
-        /// Its encoding.
-        codec: Codec,
-        /// Where its deliveries go.
-        outbox: OutboxSender,
-    },
-    /// The member is gone; `farewell` is a last notice (`Ok`) or error (`Err`) to it, if it can
-    /// still read.
-    Leave {
-        /// Who.
-        id: MemberId,
-        /// Last line.
-        farewell: Option<Result<String, String>>,
-    },
-    /// Take a nickname (already validated for form; the hub checks uniqueness).
-    Rename {
-        /// Who.
-        id: MemberId,
-        /// The new name.
-        name: String,
-    },
-    /// Leave the current room for another (created on first use).
-    Move {
-        /// Who.
-        id: MemberId,
-        /// Target room.
-        room: String,
-    },
-    /// A line to everyone else in the member's room.
-    Say {
-        /// Who.
-        id: MemberId,
-        /// The line.
-        text: String,
-    },
-    /// An action (`/me`) to everyone else in the room.
-    Act {
-        /// Who.
-        id: MemberId,
-        /// The action.
-        text: String,
-    },
-    /// A private message to the member named `to`.
-    Whisper {
-        /// Who.
-        id: MemberId,
-        /// Recipient's name.
-        to: String,
-        /// The message.
-        text: String,
-    },
-    /// List rooms with member counts, to the member.
-    Rooms {
-        /// Who asks.
-        id: MemberId,
-    },
-    /// List the members of the member's room, to the member.
-    Who {
-        /// Who asks.
-        id: MemberId,
-    },
-    /// Notices (`Ok`) or errors (`Err`) for the member itself, in order with everything else.
-    Tell {
-        /// Who.
-        id: MemberId,
-        /// The lines.
-        lines: Vec<Result<String, String>>,
-    },
-    /// Give every member `farewell`, drop them all, then acknowledge and stop.
-    Shutdown {
-        /// The last notice.
-        farewell: String,
-        /// Acknowledged once every outbox has its last chunk.
-        done: Sender<()>,
-    },
-}
 
 /// Counters the hub keeps; read by the stats line.
 #[derive(Debug, Default)]
@@ -335,16 +86,8 @@ impl Hub {
         let mut rooms = BTreeMap::new();
         rooms.insert(LOBBY.to_string(), Vec::new());
         stats.rooms.store(1, Relaxed);
-        let (wake, wakeups) = crossbeam_channel::bounded(1);
-        let flow = Arc::new(Flow {
-            epoch: Instant::now(),
-            hub_waiting: AtomicBool::new(false),
-            wake,
-        });
-        let outboxes = Outboxes {
-            lines: outbox_lines,
-            flow: Arc::clone(&flow),
-        };
+        let (flow, wakeups) = Flow::new();
+        let outboxes = Outboxes::new(outbox_lines, Arc::clone(&flow));
         let hub = Hub {
             members: HashMap::new(),
             rooms,

@@ -4,12 +4,16 @@
 pub mod command;
 pub mod hub;
 pub mod lines;
+pub mod outbox;
+pub mod protocol;
 mod session;
 pub mod text;
 
 use crate::server::{Connection, Metric};
 use crossbeam_channel::{Receiver, Sender};
-use hub::{Hub, HubStats, Outboxes, Request};
+use hub::{Hub, HubStats};
+use outbox::Outboxes;
+use protocol::Request;
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};

@@ -2,8 +2,9 @@
 //! writer thread drains its outbox into the socket, a whole burst per write.
 
 use super::command::{self, Input};
-use super::hub::{Activity, Codec, MemberId, Outbox, Request};
 use super::lines::{Line, LineSplitter};
+use super::outbox::{Activity, Outbox};
+use super::protocol::{Codec, MemberId, Request};
 use super::text;
 use super::Chat;
 use crate::server::{is_timeout, Connection, CountingWriter};

@@ -1,6 +1,6 @@
 //! The chat's wire format for `nc` users: messages `-> `, notices `* `, errors `! `, one per line.
 
-use super::hub::Delivery;
+use super::protocol::Delivery;
 
 /// Appends `d` as one LF-terminated line.
 pub fn encode(d: &Delivery<'_>, out: &mut Vec<u8>) {
