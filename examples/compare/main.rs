@@ -12,10 +12,11 @@
 //! (tables with the ratios threadsock/tokio and threadsock/node) and `chart.svg`, and prints
 //! the tables. A missing `node` is reported in its column, not as a failure.
 
+mod report;
 mod svg;
 
+use report::{chart, human, tables, Results};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -23,10 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const TARGETS: [&str; 3] = ["threadsock", "tokio", "node"];
+pub const TARGETS: [&str; 3] = ["threadsock", "tokio", "node"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Family {
+pub enum Family {
     Echo,
     Chat,
     Udp,
@@ -34,17 +35,17 @@ enum Family {
 
 /// One benchmark run: what to pass to `threadsock bench`.
 #[derive(Clone, Debug)]
-struct Run {
-    scenario: &'static str,
+pub struct Run {
+    pub scenario: &'static str,
     family: Family,
-    conns: usize,
+    pub conns: usize,
     size: usize,
     inflight: usize,
     messages: usize,
 }
 
 impl Run {
-    fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match self.scenario {
             "echo" => format!("echo ping-pong {} B, {} conns", self.size, self.conns),
             "stream" => format!("stream {} KiB, {} conns", self.size / 1024, self.conns),
@@ -54,7 +55,7 @@ impl Run {
         }
     }
 
-    fn metric(&self) -> &'static str {
+    pub fn metric(&self) -> &'static str {
         match self.scenario {
             "echo" => "round trips/s",
             "stream" => "MB/s",
@@ -67,18 +68,18 @@ impl Run {
 
 /// A parsed CSV row plus what the harness measured itself.
 #[derive(Clone, Debug, Default)]
-struct Row {
-    ops_per_s: f64,
-    mb_per_s: f64,
-    p99_us: Option<f64>,
-    errors: u64,
-    rss_kb: Option<f64>,
-    threads: Option<f64>,
-    kib_per_conn: Option<f64>,
+pub struct Row {
+    pub ops_per_s: f64,
+    pub mb_per_s: f64,
+    pub p99_us: Option<f64>,
+    pub errors: u64,
+    pub rss_kb: Option<f64>,
+    pub threads: Option<f64>,
+    pub kib_per_conn: Option<f64>,
 }
 
 impl Row {
-    fn value(&self, run: &Run) -> Option<f64> {
+    pub fn value(&self, run: &Run) -> Option<f64> {
         match run.scenario {
             "stream" => Some(self.mb_per_s),
             "idle" => self.kib_per_conn,
@@ -157,11 +158,12 @@ fn plan(quick: bool) -> Vec<Run> {
 }
 
 /// Paths and pinning, found once.
-struct Env {
+#[derive(Debug)]
+pub struct Env {
     release: PathBuf,
     root: PathBuf,
     pin: bool,
-    node: bool,
+    pub node: bool,
 }
 
 impl Env {
@@ -333,142 +335,6 @@ fn bench(env: &Env, o: &Options, run: &Run, target: &str, server: &Server) -> Re
         }
     }
     Ok(row)
-}
-
-fn human(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if v >= 1e4 {
-        format!("{:.1}k", v / 1e3)
-    } else if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-type Results = HashMap<(usize, &'static str), Result<Row, String>>;
-
-fn cell(results: &Results, i: usize, target: &str, run: &Run) -> String {
-    match results.get(&(i, target_key(target))) {
-        None => "n/a".into(),
-        Some(Err(e)) => format!("failed: {}", e.chars().take(40).collect::<String>()),
-        Some(Ok(r)) => {
-            let mut s = r.value(run).map_or("?".into(), human);
-            if r.errors > 0 {
-                let _ = write!(s, " ({} err)", r.errors);
-            }
-            s
-        }
-    }
-}
-
-fn target_key(t: &str) -> &'static str {
-    TARGETS.iter().copied().find(|x| *x == t).unwrap_or("?")
-}
-
-fn ratio(results: &Results, i: usize, a: &str, b: &str, run: &Run) -> String {
-    let get = |t: &str| match results.get(&(i, target_key(t))) {
-        Some(Ok(r)) => r.value(run),
-        _ => None,
-    };
-    match (get(a), get(b)) {
-        (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
-        _ => "–".into(),
-    }
-}
-
-fn tables(runs: &[Run], results: &Results, env: &Env) -> String {
-    let mut s = String::from(
-        "| scenario | metric | threadsock | tokio | node | threadsock/tokio | threadsock/node |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: |\n",
-    );
-    for (i, run) in runs.iter().enumerate() {
-        let node = if env.node {
-            cell(results, i, "node", run)
-        } else {
-            "node not found".into()
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {node} | {} | {} |",
-            run.label(),
-            run.metric(),
-            cell(results, i, "threadsock", run),
-            cell(results, i, "tokio", run),
-            ratio(results, i, "threadsock", "tokio", run),
-            ratio(results, i, "threadsock", "node", run),
-        );
-    }
-    s.push_str("\nLatency p99 (µs) and server threads / RSS:\n\n| scenario | threadsock | tokio | node |\n| --- | ---: | ---: | ---: |\n");
-    for (i, run) in runs.iter().enumerate() {
-        let c = |t: &str| match results.get(&(i, target_key(t))) {
-            Some(Ok(r)) if run.scenario == "idle" => format!(
-                "{} threads, {} MiB",
-                r.threads.map_or("?".into(), |t| format!("{t:.0}")),
-                r.rss_kb
-                    .map_or("?".into(), |k| format!("{:.1}", k / 1024.0))
-            ),
-            Some(Ok(r)) => r.p99_us.map_or("–".into(), |p| format!("{p:.0}")),
-            _ => "–".into(),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            run.label(),
-            c("threadsock"),
-            c("tokio"),
-            c("node")
-        );
-    }
-    s
-}
-
-fn chart(runs: &[Run], results: &Results, targets: &[&'static str]) -> String {
-    let panel =
-        |title: &str, y: &str, scenario: &str, value: &dyn Fn(&Row) -> Option<f64>| svg::Panel {
-            title: title.into(),
-            x_label: if scenario == "chat" {
-                "clients"
-            } else {
-                "connections"
-            }
-            .into(),
-            y_label: y.into(),
-            log_x: true,
-            series: targets
-                .iter()
-                .map(|t| svg::Series {
-                    name: (*t).to_string(),
-                    points: runs
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.scenario == scenario)
-                        .filter_map(|(i, r)| match results.get(&(i, *t)) {
-                            Some(Ok(row)) => value(row).map(|v| (r.conns as f64, v)),
-                            _ => None,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        };
-    svg::render(&[
-        panel(
-            "Echo ping-pong 64 B: round trips/s",
-            "round trips/s",
-            "echo",
-            &|r| Some(r.ops_per_s),
-        ),
-        panel("Echo ping-pong 64 B: p99 latency", "µs", "echo", &|r| {
-            r.p99_us
-        }),
-        panel("Idle connections: server RSS", "MiB", "idle", &|r| {
-            r.rss_kb.map(|k| k / 1024.0)
-        }),
-        panel("Chat fan-out: lines delivered/s", "lines/s", "chat", &|r| {
-            Some(r.ops_per_s)
-        }),
-    ])
 }
 
 fn main() {

@@ -1,0 +1,343 @@
+//! The command line: option tables per subcommand and parsing into a [`Command`]. Pure: no I/O.
+//! `serve` and `bench` have their own modules; the clients' short tables live here.
+
+use crate::client::bench::BenchOptions;
+use getopts::{Matches, Options};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+mod bench;
+mod serve;
+
+pub use serve::{ServeOptions, CHAT_PORT, DAYTIME_PORT, ECHO_PORT, FILES_PORT};
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print this text on stdout and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+    /// Run the server.
+    Serve(ServeOptions),
+    /// Interactive line client.
+    Talk(Target),
+    /// Is a TCP port open?
+    Probe(Target, Duration),
+    /// Interactive UDP client; waits this long for replies after stdin ends.
+    Udp(Target, Duration),
+    /// Upload a file.
+    Send(SendOptions),
+    /// Run a load scenario.
+    Bench(BenchOptions),
+}
+
+/// Options of `threadsock send`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The files server.
+    pub target: Target,
+    /// The file to send; `-` for stdin.
+    pub file: String,
+    /// Send as one UDP datagram instead of a TCP stream.
+    pub udp: bool,
+    /// How long to wait for the server's reply.
+    pub timeout: Duration,
+}
+
+/// A host and port to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or address, as given.
+    pub host: String,
+    /// Port number.
+    pub port: u16,
+}
+
+/// A command line that cannot be run; printed on stderr with exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+const TOP_USAGE: &str = "\
+Usage: threadsock <command> [options]
+
+A blocking, thread-per-connection socket server and its clients.
+
+Commands:
+  serve    run the echo, daytime, chat and files services
+  talk     send stdin lines to a TCP server, print what it sends
+  probe    tell whether a TCP port is open
+  udp      send stdin lines as UDP datagrams, print the replies
+  send     upload a file to the files service (TCP, or one UDP datagram)
+  bench    load an echo, chat or UDP echo server and report rates and latencies
+
+Options:
+  -h, --help       print this help (or `threadsock <command> --help`)
+  -V, --version    print the version
+
+Run `threadsock <command> --help` for a command's options.";
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let Some(first) = args.first() else {
+        return Err(UsageError("no command given".into()));
+    };
+    let rest = &args[1..];
+    match first.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help(TOP_USAGE.into())),
+        "-V" | "--version" => Ok(Command::Version),
+        "serve" => serve::parse(rest),
+        "talk" => {
+            let opts = help_only();
+            let m = matches(&opts, rest)?;
+            if m.opt_present("help") {
+                return Ok(help(&opts, "talk HOST PORT", TALK_ABOUT));
+            }
+            Ok(Command::Talk(target(&m)?))
+        }
+        "probe" | "udp" => {
+            let mut opts = help_only();
+            opts.optopt("", "timeout", "milliseconds to wait (default 1000)", "MS");
+            let m = matches(&opts, rest)?;
+            let about = if first == "probe" {
+                PROBE_ABOUT
+            } else {
+                UDP_ABOUT
+            };
+            if m.opt_present("help") {
+                return Ok(help(
+                    &opts,
+                    &format!("{first} HOST PORT [--timeout MS]"),
+                    about,
+                ));
+            }
+            let ms: u64 = number(&m, "timeout", 1000, 1, 3_600_000)?;
+            let t = target(&m)?;
+            let timeout = Duration::from_millis(ms);
+            Ok(if first == "probe" {
+                Command::Probe(t, timeout)
+            } else {
+                Command::Udp(t, timeout)
+            })
+        }
+        "send" => parse_send(rest),
+        "bench" => bench::parse(rest),
+        other if other.starts_with('-') => Err(UsageError(format!("unknown option '{other}'"))),
+        other => Err(UsageError(format!("unknown command '{other}'"))),
+    }
+}
+
+const TALK_ABOUT: &str =
+    "Sends each line of stdin to the server and copies what the server sends to stdout.\n\
+When stdin ends it half-closes and keeps printing until the server closes.";
+const PROBE_ABOUT: &str =
+    "Prints `open` and exits 0 if a TCP server accepts a connection, else `closed` and exits 1.";
+const UDP_ABOUT: &str = "Sends each line of stdin as one datagram and prints each reply.\n\
+After stdin ends it waits --timeout for late replies.";
+
+fn parse_send(args: &[String]) -> Result<Command, UsageError> {
+    let mut opts = help_only();
+    opts.optflag(
+        "u",
+        "udp",
+        "send the file as one UDP datagram (at most 65,507 bytes)",
+    );
+    opts.optopt(
+        "",
+        "timeout",
+        "milliseconds to wait for the reply (default 10000)",
+        "MS",
+    );
+    let m = matches(&opts, args)?;
+    if m.opt_present("help") {
+        return Ok(help(
+            &opts,
+            "send [--udp] HOST PORT FILE",
+            "Uploads FILE (- for stdin) to a files server and checks the size and CRC-32 it reports.\n\
+             Prints the server's `saved <name> <bytes> <crc32>` line; exits 1 on `ERR` or a mismatch.",
+        ));
+    }
+    let (target, file) = match m.free.as_slice() {
+        [host, port, file] => (
+            Target {
+                host: host.clone(),
+                port: port
+                    .parse()
+                    .map_err(|_| UsageError(format!("'{port}' is not a port number (0-65535)")))?,
+            },
+            file.clone(),
+        ),
+        [_, _, _, extra, ..] => return Err(UsageError(format!("unexpected argument '{extra}'"))),
+        _ => return Err(UsageError("expected HOST PORT FILE".into())),
+    };
+    Ok(Command::Send(SendOptions {
+        target,
+        file,
+        udp: m.opt_present("udp"),
+        timeout: Duration::from_millis(number(&m, "timeout", 10_000, 1, 3_600_000)?),
+    }))
+}
+
+/// Parses `1048576`, `512K`, `10M` or `1G` (binary multiples) into bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()?.to_ascii_uppercase() {
+        b'K' => (&text[..text.len() - 1], 10),
+        b'M' => (&text[..text.len() - 1], 20),
+        b'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+pub(crate) fn help_only() -> Options {
+    let mut opts = Options::new();
+    opts.optflag("h", "help", "print this help");
+    opts
+}
+
+pub(crate) fn help(opts: &Options, synopsis: &str, about: &str) -> Command {
+    Command::Help(opts.usage(&format!("Usage: threadsock {synopsis}\n\n{about}")))
+}
+
+pub(crate) fn matches(opts: &Options, args: &[String]) -> Result<Matches, UsageError> {
+    opts.parse(args).map_err(|e| UsageError(e.to_string()))
+}
+
+fn target(m: &Matches) -> Result<Target, UsageError> {
+    match m.free.as_slice() {
+        [host, port] => Ok(Target {
+            host: host.clone(),
+            port: port
+                .parse()
+                .map_err(|_| UsageError(format!("'{port}' is not a port number (0-65535)")))?,
+        }),
+        [] | [_] => Err(UsageError("expected HOST PORT".into())),
+        [_, _, extra, ..] => Err(UsageError(format!("unexpected argument '{extra}'"))),
+    }
+}
+
+/// Reads option `name` as a number in `min..=max`, or `default` when absent.
+pub(crate) fn number<T>(
+    m: &Matches,
+    name: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, UsageError>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(text) = m.opt_str(name) else {
+        return Ok(default);
+    };
+    match text.parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(UsageError(format!(
+            "--{name}: '{text}' is not a number from {min} to {max}"
+        ))),
+    }
+}
+
+/// Test helpers shared by the command modules' tests.
+#[cfg(test)]
+mod test_lines {
+    use super::*;
+
+    pub(super) fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    pub(super) fn serve(line: &str) -> ServeOptions {
+        match parse(&args(line)) {
+            Ok(Command::Serve(o)) => o,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    pub(super) fn usage_error(line: &str) -> String {
+        match parse(&args(line)) {
+            Err(UsageError(msg)) => msg,
+            other => panic!("{line}: expected a usage error, got {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_lines::*;
+    use super::*;
+
+    #[test]
+    fn clients() {
+        let t = Target {
+            host: "localhost".into(),
+            port: 9000,
+        };
+        assert_eq!(
+            parse(&args("talk localhost 9000")),
+            Ok(Command::Talk(t.clone()))
+        );
+        assert_eq!(
+            parse(&args("probe localhost 9000")),
+            Ok(Command::Probe(t.clone(), Duration::from_millis(1000)))
+        );
+        assert_eq!(
+            parse(&args("udp localhost 9000 --timeout 250")),
+            Ok(Command::Udp(t, Duration::from_millis(250)))
+        );
+        assert!(usage_error("talk localhost").contains("HOST PORT"));
+        assert!(usage_error("talk localhost port").contains("port number"));
+        assert!(usage_error("probe a 1 b").contains("'b'"));
+        assert!(usage_error("udp a 1 --timeout 0").contains("--timeout"));
+        assert_eq!(
+            parse(&args("send --udp h 8124 -")),
+            Ok(Command::Send(SendOptions {
+                target: Target {
+                    host: "h".into(),
+                    port: 8124
+                },
+                file: "-".into(),
+                udp: true,
+                timeout: Duration::from_secs(10),
+            }))
+        );
+        assert!(usage_error("send h 8124").contains("HOST PORT FILE"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("512K"), Some(512 << 10));
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("99999999999999999999G"), None);
+    }
+
+    #[test]
+    fn top_level() {
+        assert!(matches!(parse(&args("--help")), Ok(Command::Help(_))));
+        assert!(matches!(parse(&args("help")), Ok(Command::Help(_))));
+        assert_eq!(parse(&args("--version")), Ok(Command::Version));
+        assert!(
+            matches!(parse(&args("serve --help")), Ok(Command::Help(h)) if h.contains("--max-conns"))
+        );
+        assert!(
+            matches!(parse(&args("talk -h")), Ok(Command::Help(h)) if h.contains("talk HOST PORT"))
+        );
+        assert!(usage_error("").contains("no command"));
+        assert!(usage_error("frob").contains("unknown command"));
+        assert!(usage_error("--frob").contains("unknown option"));
+    }
+}

@@ -1,0 +1,278 @@
+//! `threadsock serve`'s options: the table, the parser and its defaults.
+
+use super::{help, help_only, matches, number, parse_size, Command, UsageError};
+use crate::service::{self, chat::ChatConfig, files::FilesConfig};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default port of the echo service (RFC 862's port 7, moved above 1024).
+pub const ECHO_PORT: u16 = 7007;
+/// Default port of the daytime service (RFC 867's port 13, moved above 1024).
+pub const DAYTIME_PORT: u16 = 7013;
+/// Default port of the chat service (the seed's chat server's port).
+pub const CHAT_PORT: u16 = 9000;
+/// Default port of the files service (the seed's upload servers' port).
+pub const FILES_PORT: u16 = 8124;
+
+/// Options of `threadsock serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Address every socket binds to.
+    pub bind: IpAddr,
+    /// Services to run (names from [`service::NAMES`]), in that table's order.
+    pub services: Vec<&'static str>,
+    /// Echo port, TCP and UDP.
+    pub echo_port: u16,
+    /// Daytime port, TCP and UDP.
+    pub daytime_port: u16,
+    /// Chat port, TCP.
+    pub chat_port: u16,
+    /// Chat line length limit and outbox size.
+    pub chat: ChatConfig,
+    /// Files port, TCP and UDP.
+    pub files_port: u16,
+    /// Where files go and how large they may be.
+    pub files: FilesConfig,
+    /// Connection limit before the OS ceiling is applied.
+    pub max_conns: usize,
+    /// Idle timeout; `None` for none.
+    pub idle_timeout: Option<Duration>,
+    /// Connection thread stack size in bytes.
+    pub stack_size: usize,
+    /// Greeting sent by echo before echoing.
+    pub banner: Option<String>,
+    /// Interval of the stats line; `None` for none.
+    pub stats: Option<Duration>,
+}
+
+/// `serve`'s options: (name, value hint, help). Defaults are stated in the help text.
+const SERVE_OPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "bind",
+        "ADDR",
+        "address to bind (default 127.0.0.1; :: for IPv6)",
+    ),
+    (
+        "only",
+        "LIST",
+        "services to run, comma-separated (default: echo,daytime,chat,files)",
+    ),
+    ("echo-port", "N", "echo port, TCP and UDP (default 7007)"),
+    (
+        "daytime-port",
+        "N",
+        "daytime port, TCP and UDP (default 7013)",
+    ),
+    ("chat-port", "N", "chat port, TCP (default 9000)"),
+    ("files-port", "N", "files port, TCP and UDP (default 8124)"),
+    (
+        "files-dir",
+        "DIR",
+        "where uploads are stored (default ./server_files)",
+    ),
+    (
+        "max-file",
+        "SIZE",
+        "largest upload: bytes, or with K, M or G (default 1G)",
+    ),
+    ("max-line", "BYTES", "longest chat line (default 4096)"),
+    (
+        "outbox",
+        "N",
+        "chat lines that may wait for one client (default 1024)",
+    ),
+    (
+        "max-conns",
+        "N",
+        "TCP connections served at once (default 4096)",
+    ),
+    (
+        "idle-timeout",
+        "SECS",
+        "close a client idle this long; 0 = never (default 300)",
+    ),
+    (
+        "stack-size",
+        "KIB",
+        "stack of each connection thread (default 128)",
+    ),
+    ("banner", "TEXT", "line echo sends to each TCP client first"),
+    (
+        "stats",
+        "SECS",
+        "print a stats line on stderr every SECS seconds",
+    ),
+];
+
+/// Parses the arguments after `serve`.
+pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let mut opts = help_only();
+    for (name, hint, help) in SERVE_OPTIONS {
+        opts.optopt("", name, help, hint);
+    }
+    let m = matches(&opts, args)?;
+    if m.opt_present("help") {
+        return Ok(help(
+            &opts,
+            "serve [options]",
+            "Runs the services until SIGINT or SIGTERM. Prints `listening <service>/<proto> <addr>` on stdout\n\
+             for each bound socket; logs go to stderr.",
+        ));
+    }
+    if let Some(extra) = m.free.first() {
+        return Err(UsageError(format!(
+            "serve takes no arguments, got '{extra}'"
+        )));
+    }
+    let bind = match m.opt_str("bind") {
+        None => IpAddr::from([127, 0, 0, 1]),
+        Some(s) if s == "localhost" => IpAddr::from([127, 0, 0, 1]),
+        Some(s) => s
+            .parse()
+            .map_err(|_| UsageError(format!("--bind: '{s}' is not an IP address")))?,
+    };
+    let services = match m.opt_str("only") {
+        None => service::NAMES.to_vec(),
+        Some(list) => parse_only(&list)?,
+    };
+    let idle: u64 = number(&m, "idle-timeout", 300, 0, 10_000_000)?;
+    let stack_kib: usize = number(&m, "stack-size", 128, 32, 1 << 20)?;
+    let stats: u64 = number(&m, "stats", 0, 1, 86_400)?;
+    Ok(Command::Serve(ServeOptions {
+        bind,
+        services,
+        echo_port: number(&m, "echo-port", ECHO_PORT, 0, u16::MAX)?,
+        daytime_port: number(&m, "daytime-port", DAYTIME_PORT, 0, u16::MAX)?,
+        chat_port: number(&m, "chat-port", CHAT_PORT, 0, u16::MAX)?,
+        files_port: number(&m, "files-port", FILES_PORT, 0, u16::MAX)?,
+        files: FilesConfig {
+            dir: m
+                .opt_str("files-dir")
+                .map_or_else(|| FilesConfig::default().dir, PathBuf::from),
+            max_file: match m.opt_str("max-file") {
+                None => FilesConfig::default().max_file,
+                Some(text) => parse_size(&text).ok_or_else(|| {
+                    UsageError(format!(
+                        "--max-file: '{text}' is not a size like 1048576, 512K, 10M or 1G"
+                    ))
+                })?,
+            },
+        },
+        chat: ChatConfig {
+            max_line: number(&m, "max-line", 4096, 16, 1 << 20)?,
+            outbox_lines: number(&m, "outbox", 1024, 1, 1 << 20)?,
+        },
+        max_conns: number(&m, "max-conns", 4096, 1, 10_000_000)?,
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+        stack_size: stack_kib * 1024,
+        banner: m.opt_str("banner"),
+        stats: m.opt_present("stats").then(|| Duration::from_secs(stats)),
+    }))
+}
+
+fn parse_only(list: &str) -> Result<Vec<&'static str>, UsageError> {
+    let mut wanted = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !service::NAMES.contains(&name) {
+            return Err(UsageError(format!(
+                "--only: unknown service '{name}' (known: {})",
+                service::NAMES.join(", ")
+            )));
+        }
+        wanted.push(name);
+    }
+    if wanted.is_empty() {
+        return Err(UsageError("--only: no service named".into()));
+    }
+    Ok(service::NAMES
+        .iter()
+        .copied()
+        .filter(|n| wanted.contains(n))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::super::test_lines::*;
+    use super::*;
+
+    #[test]
+    fn serve_defaults() {
+        let o = serve("serve");
+        assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(o.services, vec!["echo", "daytime", "chat", "files"]);
+        assert_eq!(
+            (o.echo_port, o.daytime_port, o.chat_port),
+            (7007, 7013, 9000)
+        );
+        assert_eq!(o.chat, ChatConfig::default());
+        assert_eq!(o.files_port, 8124);
+        assert_eq!(o.files, FilesConfig::default());
+        assert_eq!(o.max_conns, 4096);
+        assert_eq!(o.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(o.stack_size, 128 * 1024);
+        assert_eq!(o.banner, None);
+        assert_eq!(o.stats, None);
+    }
+
+    #[test]
+    fn serve_every_option() {
+        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --files-port 0 --files-dir /tmp/up --max-file 10M --idle-timeout 0 --stack-size 64 --stats 5 --banner");
+        a.push("Mensagem do servidor!".into());
+        let Ok(Command::Serve(o)) = parse(&a) else {
+            panic!()
+        };
+        assert_eq!(o.bind, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(o.services, vec!["daytime"]);
+        assert_eq!((o.echo_port, o.daytime_port), (0, 1313));
+        assert_eq!(o.max_conns, 10);
+        assert_eq!(o.chat_port, 0);
+        assert_eq!((o.chat.max_line, o.chat.outbox_lines), (100, 8));
+        assert_eq!(o.files_port, 0);
+        assert_eq!(o.files.dir, PathBuf::from("/tmp/up"));
+        assert_eq!(o.files.max_file, 10 << 20);
+        assert_eq!(o.idle_timeout, None);
+        assert_eq!(o.stack_size, 64 * 1024);
+        assert_eq!(o.stats, Some(Duration::from_secs(5)));
+        assert_eq!(o.banner.as_deref(), Some("Mensagem do servidor!"));
+    }
+
+    #[test]
+    fn only_keeps_table_order() {
+        assert_eq!(
+            serve("serve --only daytime,echo").services,
+            vec!["echo", "daytime"]
+        );
+    }
+
+    #[test]
+    fn bad_serve_lines() {
+        assert!(usage_error("serve --echo-port 70000").contains("--echo-port"));
+        assert!(usage_error("serve --max-conns 0").contains("--max-conns"));
+        assert!(usage_error("serve --max-line 2").contains("--max-line"));
+        assert!(usage_error("serve --outbox 0").contains("--outbox"));
+        assert!(usage_error("serve --max-file lots").contains("--max-file"));
+        assert!(usage_error("serve --bind nowhere").contains("--bind"));
+        assert!(usage_error("serve --only gopher").contains("gopher"));
+        assert!(usage_error("serve --only ,").contains("no service"));
+        assert!(usage_error("serve --stack-size 4").contains("--stack-size"));
+        assert!(usage_error("serve --frobnicate").contains("frobnicate"));
+        assert!(usage_error("serve extra").contains("extra"));
+    }
+
+    #[test]
+    fn help_states_the_real_defaults() {
+        let help = |name: &str| SERVE_OPTIONS.iter().find(|o| o.0 == name).unwrap().2;
+        let d = serve("serve");
+        assert!(help("echo-port").contains(&format!("(default {})", d.echo_port)));
+        assert!(help("daytime-port").contains(&format!("(default {})", d.daytime_port)));
+        assert!(help("chat-port").contains(&format!("(default {})", d.chat_port)));
+        assert!(help("files-port").contains(&format!("(default {})", d.files_port)));
+        assert!(help("max-conns").contains(&format!("(default {})", d.max_conns)));
+        assert!(help("max-line").contains(&format!("(default {})", d.chat.max_line)));
+        assert!(help("outbox").contains(&format!("(default {})", d.chat.outbox_lines)));
+        assert!(help("only").contains(&service::NAMES.join(",")));
+    }
+}
