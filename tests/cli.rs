@@ -200,3 +200,68 @@ fn udp_client_reports_an_unreachable_port() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn stats_lines_report_connections_threads_memory_and_chat() {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--only",
+            "echo,chat",
+            "--echo-port",
+            "0",
+            "--chat-port",
+            "0",
+        ])
+        .args(["--stats", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = stdout.lines().map_while(Result::ok);
+    let echo_line = lines.next().expect("listening line");
+    let echo: std::net::SocketAddr = echo_line
+        .strip_prefix("listening echo/tcp ")
+        .expect("echo first")
+        .parse()
+        .unwrap();
+    let mut client = connect(echo);
+    assert_eq!(round_trip(&mut client, b"x"), b"x");
+    // Read stderr until a stats line that sees the live connection (bounded by WAIT and count).
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = crossbeam_channel::bounded(16);
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut found = None;
+    for _ in 0..10 {
+        let line = rx.recv_timeout(WAIT).expect("a stats line");
+        if line.starts_with("stats conns=1 ") {
+            found = Some(line);
+            break;
+        }
+    }
+    let line = found.expect("a stats line counting the connection");
+    for field in [
+        "threads=",
+        "rss_kb=",
+        "in_Bps=",
+        "out_Bps=",
+        "echo/tcp=1/1",
+        "chat_clients=0",
+        "chat_rooms=1",
+        "chat_lines_in_ps=",
+        "chat_lines_out_ps=",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(finish(child, "serve --stats").status.success());
+}
