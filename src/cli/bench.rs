@@ -1,6 +1,6 @@
 //! `threadsock bench`'s options: the table and the parser.
 
-use super::{help, help_only, matches, number, Command, UsageError};
+use super::{help, matches, number, options_from, Command, UsageError};
 use crate::client::bench::{BenchOptions, Scenario};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,10 +52,7 @@ const BENCH_OPTIONS: &[(&str, &str, &str)] = &[
 
 /// Parses the arguments after `bench`.
 pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let mut opts = help_only();
-    for (name, hint, help) in BENCH_OPTIONS {
-        opts.optopt("", name, help, hint);
-    }
+    let opts = options_from(BENCH_OPTIONS);
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(

@@ -198,6 +198,15 @@ pub fn parse_size(text: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
+/// A subcommand's option table: `--help` plus one `--name VALUE` per (name, hint, help) row.
+pub(crate) fn options_from(table: &[(&str, &str, &str)]) -> Options {
+    let mut opts = help_only();
+    for (name, hint, help) in table {
+        opts.optopt("", name, help, hint);
+    }
+    opts
+}
+
 pub(crate) fn help_only() -> Options {
     let mut opts = Options::new();
     opts.optflag("h", "help", "print this help");

@@ -1,6 +1,6 @@
 //! `threadsock serve`'s options: the table, the parser and its defaults.
 
-use super::{help, help_only, matches, number, parse_size, Command, UsageError};
+use super::{help, matches, number, options_from, parse_size, Command, UsageError};
 use crate::service::{self, chat::ChatConfig, files::FilesConfig};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -107,10 +107,7 @@ const SERVE_OPTIONS: &[(&str, &str, &str)] = &[
 
 /// Parses the arguments after `serve`.
 pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let mut opts = help_only();
-    for (name, hint, help) in SERVE_OPTIONS {
-        opts.optopt("", name, help, hint);
-    }
+    let opts = options_from(SERVE_OPTIONS);
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(
