@@ -265,3 +265,45 @@ fn stats_lines_report_connections_threads_memory_and_chat() {
         .status();
     assert!(finish(child, "serve --stats").status.success());
 }
+
+#[test]
+fn a_server_bound_to_the_unspecified_ipv6_address_serves_both_families_and_stops() {
+    // Stopping must wake the accept loops through loopback: `::` itself cannot be connected to.
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--bind",
+            "::",
+            "--only",
+            "echo",
+            "--echo-port",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let Some(first) = lines.next() else {
+        let _ = finish(child, "serve --bind ::");
+        eprintln!("skipped: no IPv6 here");
+        return;
+    };
+    let port: u16 = first
+        .strip_prefix("listening echo/tcp [::]:")
+        .expect("bound to [::]")
+        .parse()
+        .unwrap();
+    for host in ["[::1]", "127.0.0.1"] {
+        let mut c = connect(format!("{host}:{port}").parse().unwrap());
+        assert_eq!(round_trip(&mut c, b"dual"), b"dual", "{host}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(finish(child, "serve --bind :: after SIGTERM")
+        .status
+        .success());
+}
