@@ -114,7 +114,7 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The server's figures at the end (with `--pid`).
     pub server: Option<ServerFigures>,
-    /// The generator's own CPU use over the run, as a fraction of one core.
+    /// The generator's own CPU use over the whole run, as a fraction of one core.
     pub own_cpu: Option<f64>,
 }
 
@@ -152,6 +152,7 @@ pub fn main(opts: &BenchOptions) -> ExitCode {
 /// Runs one scenario.
 pub fn run(opts: &BenchOptions) -> io::Result<Report> {
     let cpu_before = procfs::own_cpu_seconds();
+    let wall = std::time::Instant::now();
     let mut report = match opts.scenario {
         Scenario::Echo => echo::ping_pong(opts)?,
         Scenario::Stream => echo::stream(opts)?,
@@ -162,8 +163,10 @@ pub fn run(opts: &BenchOptions) -> io::Result<Report> {
     if report.server.is_none() {
         report.server = opts.pid.and_then(procfs::read);
     }
+    // CPU time over the whole run (connecting and warm-up included) against the wall time
+    // of the same span, not against the measured seconds alone.
     if let (Some(a), Some(b)) = (cpu_before, procfs::own_cpu_seconds()) {
-        report.own_cpu = Some((b - a) / report.seconds.max(1e-3));
+        report.own_cpu = Some((b - a) / wall.elapsed().as_secs_f64().max(1e-3));
     }
     Ok(report)
 }
@@ -234,13 +237,15 @@ pub fn summary(opts: &BenchOptions, r: &Report) -> String {
     }
     if let Some(cpu) = r.own_cpu {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let _ = write!(
+            s,
+            "  load generator CPU: {:.0}% of its {cpus} CPU(s)",
+            cpu * 100.0
+        );
         if cpu >= 0.9 * cpus {
-            let _ = writeln!(
-                s,
-                "  note: the load generator used {:.0}% of its {cpus} CPU(s): it may be the bottleneck",
-                cpu * 100.0
-            );
+            let _ = write!(s, ": it may be the bottleneck");
         }
+        s.push('\n');
     }
     s
 }
