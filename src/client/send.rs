@@ -32,8 +32,8 @@ pub enum SendError {
     Refused(String),
     /// The server's report does not match what was sent.
     Mismatch(String),
-    /// The file cannot go in one datagram.
-    TooBigForUdp(String),
+    /// The file cannot go in one datagram (too large, or empty).
+    NotForUdp(String),
 }
 
 impl std::fmt::Display for SendError {
@@ -42,7 +42,7 @@ impl std::fmt::Display for SendError {
             SendError::File(e) => write!(f, "cannot read the file: {e}"),
             SendError::Net(e) => write!(f, "{e}"),
             SendError::Refused(why) => write!(f, "the server refused the file: {why}"),
-            SendError::Mismatch(m) | SendError::TooBigForUdp(m) => f.write_str(m),
+            SendError::Mismatch(m) | SendError::NotForUdp(m) => f.write_str(m),
         }
     }
 }
@@ -174,14 +174,14 @@ pub fn send_udp(opts: &SendOptions) -> Result<Saved, SendError> {
         .read_to_end(&mut content)
         .map_err(SendError::File)?;
     if content.len() > limit {
-        return Err(SendError::TooBigForUdp(format!(
+        return Err(SendError::NotForUdp(format!(
             "{} is over {limit} bytes, the most one UDP datagram holds over {}; send it over TCP (without --udp)",
             opts.file,
             if server.is_ipv4() { "IPv4" } else { "IPv6" }
         )));
     }
     if content.is_empty() {
-        return Err(SendError::TooBigForUdp(format!(
+        return Err(SendError::NotForUdp(format!(
             "{} is empty: the server ignores empty datagrams",
             opts.file
         )));

@@ -167,13 +167,7 @@ impl Server {
         let stats = self.new_stats(service, "tcp");
         let shared = Arc::clone(&self.shared);
         let alive = self.loop_token()?;
-        let handler: TcpHandler = Arc::new(handler);
-        let thread = thread::Builder::new()
-            .name(format!("{service}-accept"))
-            .spawn(move || {
-                let _alive = alive;
-                tcp::accept_loop(listener, stats, handler, shared);
-            })?;
+        let thread = tcp::start(listener, stats, Arc::new(handler), shared, &alive)?;
         self.endpoints.push(Endpoint {
             service,
             proto: Proto::Tcp,

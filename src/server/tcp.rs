@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// A service's blocking handler: runs on the connection's own thread until the client is done.
@@ -148,13 +148,44 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// Accepts until the server stops. Never returns early on an error: per-connection errors are
-/// skipped, and resource errors (out of file descriptors, buffers) are logged and backed off.
-pub(crate) fn accept_loop(
+/// Starts the spawner and accept threads of one listener. Each holds a clone of `alive`, so the
+/// server knows both have ended when every clone is gone.
+pub(crate) fn start(
     listener: TcpListener,
     stats: Arc<ServiceStats>,
     handler: TcpHandler,
     shared: Arc<Shared>,
+    alive: &crossbeam_channel::Sender<()>,
+) -> io::Result<JoinHandle<()>> {
+    // Thread creation is slow next to accept(), and std listens with a backlog of only 128: a
+    // second thread creates the connection threads so the accept thread goes straight back to
+    // accept. Dropping the queue's sender (the accept thread ending) ends the spawner.
+    let (to_spawner, spawn_queue) = crossbeam_channel::bounded::<Admitted>(SPAWN_QUEUE);
+    {
+        let (handler, shared, alive) = (Arc::clone(&handler), Arc::clone(&shared), alive.clone());
+        thread::Builder::new()
+            .name(format!("{}-spawn", stats.service))
+            .spawn(move || {
+                let _alive = alive;
+                spawn_loop(&spawn_queue, &handler, &shared);
+            })?;
+    }
+    let alive = alive.clone();
+    thread::Builder::new()
+        .name(format!("{}-accept", stats.service))
+        .spawn(move || {
+            let _alive = alive;
+            accept_loop(&listener, &stats, &to_spawner, &shared);
+        })
+}
+
+/// Accepts until the server stops. Never returns early on an error: per-connection errors are
+/// skipped, and resource errors (out of file descriptors, buffers) are logged and backed off.
+fn accept_loop(
+    listener: &TcpListener,
+    stats: &Arc<ServiceStats>,
+    to_spawner: &crossbeam_channel::Sender<Admitted>,
+    shared: &Arc<Shared>,
 ) {
     let mut backoff = Duration::ZERO;
     let mut error_log = RateLimit::new(Duration::from_secs(1));
@@ -162,25 +193,6 @@ pub(crate) fn accept_loop(
     // A spare descriptor: when the process runs out, closing it lets us accept and refuse one
     // client cleanly instead of leaving the backlog to time out (libuv and nginx do the same).
     let mut reserve = File::open("/dev/null").ok();
-    // Thread creation is slow next to accept(), and std listens with a backlog of only 128: a
-    // second thread creates the connection threads so this one goes straight back to accept.
-    let (to_spawner, spawn_queue) = crossbeam_channel::bounded::<Admitted>(SPAWN_QUEUE);
-    let spawner = {
-        let (handler, shared) = (Arc::clone(&handler), Arc::clone(&shared));
-        thread::Builder::new()
-            .name(format!("{}-spawn", stats.service))
-            .spawn(move || spawn_loop(&spawn_queue, &handler, &shared))
-    };
-    let spawner = match spawner {
-        Ok(s) => s,
-        Err(e) => {
-            crate::log!(
-                "{}/tcp: cannot start the spawner thread: {e}",
-                stats.service
-            );
-            return;
-        }
-    };
     loop {
         let accepted = listener.accept();
         if shared.is_stopping() {
@@ -189,7 +201,7 @@ pub(crate) fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
-                if let Err(why) = admit(stream, peer, &stats, &to_spawner, &shared) {
+                if let Err(why) = admit(stream, peer, stats, to_spawner, shared) {
                     if let Some(held) = refusal_log.allow(Instant::now()) {
                         crate::log!(
                             "{}/tcp: refused {peer}: {why}{}",
@@ -206,7 +218,7 @@ pub(crate) fn accept_loop(
                 }
                 if is_out_of_descriptors(&e) && reserve.take().is_some() {
                     if let Ok((stream, _)) = listener.accept() {
-                        refuse(&stream, &stats);
+                        refuse(&stream, stats);
                     }
                     reserve = File::open("/dev/null").ok();
                     if reserve.is_some() {
@@ -218,9 +230,6 @@ pub(crate) fn accept_loop(
             }
         }
     }
-    // Disconnecting the queue ends the spawner once it has handled what was queued.
-    drop(to_spawner);
-    let _ = spawner.join();
 }
 
 /// A client that holds a slot and waits for its thread.

@@ -127,10 +127,8 @@ impl Hub {
         match request {
             Request::Join { id, codec, outbox } => self.join(id, codec, outbox),
             Request::Leave { id, farewell } => {
-                match &farewell {
-                    Some(Ok(notice)) => self.deliver(id, &Delivery::Notice(notice)),
-                    Some(Err(error)) => self.deliver(id, &Delivery::Error(error)),
-                    None => {}
+                if let Some(line) = &farewell {
+                    self.tell(id, line);
                 }
                 self.remove(id, "");
             }
@@ -154,8 +152,11 @@ impl Hub {
                 let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else {
                     return Next::Continue;
                 };
-                let mut labels: Vec<&str> = self.rooms[&room]
-                    .iter()
+                let mut labels: Vec<&str> = self
+                    .rooms
+                    .get(&room)
+                    .into_iter()
+                    .flatten()
                     .filter_map(|m| self.members.get(m).map(|m| m.label.as_str()))
                     .collect();
                 labels.sort_unstable();
@@ -164,10 +165,7 @@ impl Hub {
             }
             Request::Tell { id, lines } => {
                 for line in &lines {
-                    match line {
-                        Ok(n) => self.deliver(id, &Delivery::Notice(n)),
-                        Err(e) => self.deliver(id, &Delivery::Error(e)),
-                    }
+                    self.tell(id, line);
                 }
             }
             Request::Shutdown { farewell, done } => {
@@ -361,6 +359,14 @@ impl Hub {
             count += 1;
         }
         count
+    }
+
+    /// Queues a notice (`Ok`) or an error (`Err`) for one member.
+    fn tell(&mut self, id: MemberId, line: &Result<String, String>) {
+        match line {
+            Ok(notice) => self.deliver(id, &Delivery::Notice(notice)),
+            Err(error) => self.deliver(id, &Delivery::Error(error)),
+        }
     }
 
     /// Queues `d` for one member.

@@ -148,13 +148,7 @@ impl Files {
         let result = receive(&self.store, conn, self.max_file, || stop.is_stopping());
         match result {
             Ok(saved) => {
-                self.saved.fetch_add(1, Relaxed);
-                crate::log!(
-                    "files/tcp: saved {} ({} bytes) from {peer}",
-                    saved.name,
-                    saved.bytes
-                );
-                let _ = conn.write_all(saved_line(&saved).as_bytes());
+                let _ = conn.write_all(self.stored("tcp", &saved, peer).as_bytes());
                 Ok(())
             }
             Err(e) => {
@@ -179,15 +173,7 @@ impl Files {
             return false;
         }
         let line = match self.store.save("UDP", packet) {
-            Ok(saved) => {
-                self.saved.fetch_add(1, Relaxed);
-                crate::log!(
-                    "files/udp: saved {} ({} bytes) from {from}",
-                    saved.name,
-                    saved.bytes
-                );
-                saved_line(&saved)
-            }
+            Ok(saved) => self.stored("udp", &saved, from),
             Err(e) => {
                 self.failed.fetch_add(1, Relaxed);
                 crate::log!("files/udp: datagram from {from} not stored: {e}");
@@ -196,6 +182,17 @@ impl Files {
         };
         reply.extend_from_slice(line.as_bytes());
         true
+    }
+
+    /// Counts and logs a stored file; returns its reply line.
+    fn stored(&self, proto: &str, saved: &Saved, from: std::net::SocketAddr) -> String {
+        self.saved.fetch_add(1, Relaxed);
+        crate::log!(
+            "files/{proto}: saved {} ({} bytes) from {from}",
+            saved.name,
+            saved.bytes
+        );
+        saved_line(saved)
     }
 
     /// Figures for the `--stats` line.
