@@ -124,7 +124,7 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
     let out = finish(child, "serve after SIGTERM");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     for c in &mut clients {
-        assert!(read_to_eof(c, 0).map(|r| r.is_empty()).unwrap_or(true));
+        assert_closed(c);
     }
     let mut goodbye = String::new();
     chatter.read_line(&mut goodbye).unwrap();

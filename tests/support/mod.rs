@@ -70,6 +70,19 @@ pub fn read_to_eof(stream: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> 
     Ok(out)
 }
 
+/// Asserts that the server closed `stream` without sending anything more: end of stream or a
+/// reset, never the [`WAIT`] timeout of a connection left open.
+pub fn assert_closed(stream: &mut impl Read) {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => assert!(
+            rest.is_empty(),
+            "unexpected bytes before the close: {rest:?}"
+        ),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "not closed: {e}"),
+    }
+}
+
 /// Reads exactly `n` bytes.
 pub fn read_exact(stream: &mut impl Read, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
