@@ -14,7 +14,7 @@
 
 use super::outbox::{Chunk, Flow, OutboxSender, Outboxes};
 use super::protocol::{Codec, Delivery, MemberId, Request};
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, TrySendError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
@@ -382,9 +382,12 @@ impl Hub {
     }
 
     /// Hands every member with pending deliveries one chunk, drops the stalled ones, and waits
-    /// (taking no new requests) while a member that is still writing catches up.
+    /// (taking no new requests) while a member that is still writing catches up, but never
+    /// longer than [`STALL`] in all: a member still behind at that deadline is dropped as too
+    /// slow. A member whose writer is gone is removed at once.
     fn flush(&mut self) {
         self.hand_over_dirty();
+        let deadline = self.flow.now_ms() + STALL.as_millis() as u64;
         while !self.waiting.is_empty() {
             self.flow.hub_waiting.store(true, SeqCst);
             // Recheck after raising the flag, so a writer's progress cannot slip between.
@@ -392,7 +395,15 @@ impl Hub {
                 self.hand_over(id);
             }
             if !self.waiting.is_empty() {
-                let _ = self.wakeups.recv_timeout(CATCH_UP_POLL);
+                let left = deadline.saturating_sub(self.flow.now_ms());
+                if left == 0 {
+                    for id in std::mem::take(&mut self.waiting) {
+                        self.drop_slow(id);
+                    }
+                } else {
+                    let poll = CATCH_UP_POLL.min(Duration::from_millis(left));
+                    let _ = self.wakeups.recv_timeout(poll);
+                }
             }
             self.flow.hub_waiting.store(false, SeqCst);
             self.hand_over_dirty();
@@ -409,11 +420,16 @@ impl Hub {
     }
 
     /// Moves a member's pending bytes into its outbox if there is room; otherwise drops it if
-    /// its writer has stalled, or leaves it waiting.
+    /// its writer has stalled, or leaves it waiting. A member whose writer is gone is removed.
     fn hand_over(&mut self, id: MemberId) {
         let Some(m) = self.members.get_mut(&id) else {
             return;
         };
+        if m.outbox.gone.load(SeqCst) {
+            // Its writer failed (reset, broken pipe) and exited: nothing will drain this outbox.
+            self.remove(id, "");
+            return;
+        }
         if m.pending_lines == 0 {
             return;
         }
@@ -423,18 +439,24 @@ impl Hub {
                 lines: std::mem::take(&mut m.pending_lines),
             };
             let lines = chunk.lines;
-            if m.outbox.queued.fetch_add(lines, SeqCst) == 0 {
-                // The stall clock starts when the writer has something to write: time it spent
-                // idle with an empty queue is not its fault.
-                m.outbox.progress.store(self.flow.now_ms(), SeqCst);
-            }
+            let was_idle = m.outbox.queued.fetch_add(lines, SeqCst) == 0;
             match m.outbox.chunks.try_send(chunk) {
-                Ok(()) => return,
-                Err(e) => {
+                Ok(()) => {
+                    if was_idle {
+                        // The stall clock starts when the writer has something to write: time
+                        // it spent idle with an empty queue is not its fault.
+                        m.outbox.progress.store(self.flow.now_ms(), SeqCst);
+                    }
+                    return;
+                }
+                Err(TrySendError::Full(chunk)) => {
                     m.outbox.queued.fetch_sub(lines, SeqCst);
-                    let chunk = e.into_inner();
                     m.pending = chunk.bytes;
                     m.pending_lines = chunk.lines;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.remove(id, "");
+                    return;
                 }
             }
         }
@@ -443,13 +465,21 @@ impl Hub {
             .now_ms()
             .saturating_sub(m.outbox.progress.load(Relaxed));
         if Duration::from_millis(idle_ms) >= STALL {
-            m.too_slow = true;
-            m.outbox.kicked.store(true, SeqCst);
-            self.stats.slow_dropped.fetch_add(1, Relaxed);
-            self.remove(id, " (too slow)");
+            self.drop_slow(id);
         } else if !self.waiting.contains(&id) {
             self.waiting.push(id);
         }
+    }
+
+    /// Drops a member whose writer cannot keep up; its writer tells the client why.
+    fn drop_slow(&mut self, id: MemberId) {
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        m.too_slow = true;
+        m.outbox.kicked.store(true, SeqCst);
+        self.stats.slow_dropped.fetch_add(1, Relaxed);
+        self.remove(id, " (too slow)");
     }
 }
 

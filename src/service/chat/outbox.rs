@@ -29,7 +29,16 @@ pub struct Outbox {
     /// Set when the hub dropped the member for being too slow.
     pub kicked: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
+    gone: Arc<AtomicBool>,
     flow: Arc<Flow>,
+}
+
+impl Drop for Outbox {
+    /// The writer is gone (done, failed or dropped): tell the hub, so it never waits for it.
+    fn drop(&mut self) {
+        self.gone.store(true, SeqCst);
+        let _ = self.flow.wake.try_send(());
+    }
 }
 
 impl Outbox {
@@ -76,6 +85,8 @@ pub struct OutboxSender {
     pub(super) queued: Arc<AtomicUsize>,
     pub(super) kicked: Arc<AtomicBool>,
     pub(super) progress: Arc<AtomicU64>,
+    /// Set when the writer's end is dropped: nothing handed over will be written any more.
+    pub(super) gone: Arc<AtomicBool>,
 }
 
 /// Shared between the hub and every writer: the clock and the catch-up wake-up.
@@ -126,18 +137,21 @@ impl Outboxes {
         let queued = Arc::new(AtomicUsize::new(0));
         let kicked = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(AtomicU64::new(self.flow.now_ms()));
+        let gone = Arc::new(AtomicBool::new(false));
         (
             OutboxSender {
                 chunks: tx,
                 queued: Arc::clone(&queued),
                 kicked: Arc::clone(&kicked),
                 progress: Arc::clone(&progress),
+                gone: Arc::clone(&gone),
             },
             Outbox {
                 chunks: rx,
                 queued,
                 kicked,
                 progress,
+                gone,
                 flow: Arc::clone(&self.flow),
             },
         )

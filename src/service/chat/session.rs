@@ -21,6 +21,11 @@ const WRITER_STACK: usize = 64 * 1024;
 const WRITE_SLICE: Duration = Duration::from_millis(250);
 /// A client that has accepted no bytes for this long is closed even if no one else talks.
 const WRITE_STALL: Duration = Duration::from_secs(30);
+/// After leaving, how long the connection thread lets its writer put the last lines on the
+/// wire before it shuts the socket (which fails any write in progress).
+const FAREWELL_GRACE: Duration = Duration::from_secs(5);
+/// After that shutdown, how long it still waits before leaving the writer to finish alone.
+const WRITER_EXIT_GRACE: Duration = Duration::from_secs(2);
 
 /// How reading a client ended.
 enum End {
@@ -41,11 +46,14 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
     };
     let out = conn.writer();
     let activity = outbox.activity();
+    // Dropped when the writer thread ends, however it ends: a bounded wait for it.
+    let (writer_running, writer_done) = crossbeam_channel::bounded::<()>(0);
     let writer = thread::Builder::new()
         .name(format!("chat-out#{id}"))
         .stack_size(WRITER_STACK)
         .spawn(move || {
             let _alive = alive;
+            let _running = writer_running;
             write_outbox(out, &outbox);
         });
     let writer = match writer {
@@ -73,8 +81,23 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
     };
     let _ = hub.send(Request::Leave { id, farewell });
     // The writer exits once the hub has dropped this member's outbox and it has written the
-    // last chunk, so the farewell is on the wire before the connection closes.
-    let _ = writer.join();
+    // last chunk, so the farewell is on the wire before the connection closes. Every wait for
+    // it is bounded: a client that does not read its last lines has its socket shut down, and
+    // a writer that still has not ended is left to end alone rather than hold this thread.
+    let ended = |grace| {
+        matches!(
+            writer_done.recv_timeout(grace),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+        )
+    };
+    if !ended(FAREWELL_GRACE) {
+        let _ = conn.stream().shutdown(Shutdown::Both);
+    }
+    if ended(WRITER_EXIT_GRACE) {
+        let _ = writer.join();
+    } else {
+        crate::log!("chat: writer of connection {id} did not end; leaving it");
+    }
     match end {
         End::Idle => Err(io::ErrorKind::TimedOut.into()),
         End::Failed(e) => Err(e),
