@@ -202,6 +202,24 @@ fn rooms_are_isolated() {
     c[0].expect("! you are already in games");
     c[0].send("/join bad!room");
     assert!(c[0].line().starts_with("! invalid name 'bad!room'"));
+
+    // Room names are case-insensitive; a room keeps the spelling it was created with.
+    c[2].send("/join Games");
+    c[2].expect("* you joined games (3 here)");
+    c[0].expect(&format!("* {l2} joined games"));
+    c[1].expect(&format!("* {l2} joined games"));
+    c[2].send("/join GAMES");
+    c[2].expect("! you are already in games");
+    c[2].send("/join Arcade");
+    c[2].expect("* you joined Arcade (1 here)");
+    c[0].expect(&format!("* {l2} left games"));
+    c[1].expect(&format!("* {l2} left games"));
+    c[1].send("/join arcade");
+    c[1].expect("* you joined Arcade (2 here)");
+    c[2].expect(&format!("* {l1} joined Arcade"));
+    c[0].expect(&format!("* {l1} left games"));
+    c[0].send("/rooms");
+    c[0].expect("* rooms: Arcade (2), games (1), lobby (0)");
 }
 
 #[test]
@@ -222,6 +240,8 @@ fn private_messages_actions_and_help() {
     c[1].expect("-> [private] alice: psst, bob");
     c[0].send(&format!("/msg {l2} hi guest"));
     c[2].expect("-> [private] alice: hi guest");
+    c[0].send("/msg ALICE note to self");
+    c[0].expect("! that is you: /msg sends to someone else");
     c[0].send("/msg carol anyone?");
     c[0].expect("! no such nickname: carol");
     c[0].send("/msg bob");
@@ -253,8 +273,11 @@ fn long_lines_invalid_utf8_crlf_and_empty_lines() {
     c[0].send("still connected");
     c[1].expect("-> still connected");
 
-    c[0].send_raw(b"caf\xe9 \xff\n");
+    c[0].send_raw(b"caf\xe9 \xfe\n");
     c[1].expect("-> caf\u{FFFD} \u{FFFD}");
+    // Telnet's Ctrl-C (IAC IP, IAC DO TIMING-MARK) and an option offer are stripped.
+    c[0].send_raw(b"hi\xff\xf4\xff\xfd\x06 there\xff\xfb\x03\r\n");
+    c[1].expect("-> hi there");
     c[0].send_raw(b"telnet line\r\n");
     c[1].expect("-> telnet line");
     c[0].send_raw(b"\n\r\n\nafter blanks\n");

@@ -274,6 +274,13 @@ impl Hub {
         let Some(m) = self.members.get(&id) else {
             return;
         };
+        // Room names are case-insensitive; a room keeps the spelling it was created with.
+        let room = self
+            .rooms
+            .keys()
+            .find(|name| name.eq_ignore_ascii_case(&room))
+            .cloned()
+            .unwrap_or(room);
         if m.room == room {
             self.deliver(id, &Delivery::Error(&format!("you are already in {room}")));
             return;
@@ -324,6 +331,10 @@ impl Hub {
             return;
         };
         match self.names.get(&to.to_ascii_lowercase()).copied() {
+            Some(target) if target == id => self.deliver(
+                id,
+                &Delivery::Error("that is you: /msg sends to someone else"),
+            ),
             Some(target) => {
                 self.stats.lines_in.fetch_add(1, Relaxed);
                 self.stats.lines_out.fetch_add(1, Relaxed);
