@@ -1,7 +1,8 @@
 //! Chat fan-out: N receivers and one sender. After a sync phase (every receiver has seen a
 //! `sync` line, so all are in the room), the sender sends M lines `<seq> <send time µs> <pad>`
 //! as fast as the server takes them. Receivers, read in lock-step by a few threads, check the
-//! sequence (gaps are lost lines) and record delivery latency from the timestamp.
+//! sequence (gaps are lost lines) and record delivery latency from the timestamp. A line
+//! counts with or without the `-> ` prefix (the seed's chat prefixes only a chunk's first line).
 
 use super::echo::connect_all;
 use super::{load_threads, BenchOptions, Histogram, Report};
@@ -165,8 +166,11 @@ fn read_group(
             while let Some(pos) = r.partial[consumed..].iter().position(|&b| b == b'\n') {
                 let line = &r.partial[consumed..consumed + pos];
                 consumed += pos + 1;
-                let Some(body) = line.strip_prefix(b"-> ") else {
-                    continue; // notices and anything else the server adds
+                // The seed's chat forwards each received chunk once as `-> ` + chunk, so a
+                // chunk of several lines arrives with the prefix on its first line only.
+                let (body, prefixed) = match line.strip_prefix(b"-> ") {
+                    Some(body) => (body, true),
+                    None => (line, false),
                 };
                 if body.starts_with(b"sync") {
                     if !r.synced {
@@ -181,8 +185,10 @@ fn read_group(
                         .and_then(|s| s.parse::<u64>().ok())
                 };
                 let (Some(seq), Some(ts)) = (num(fields.next()), num(fields.next())) else {
-                    seen.errors += 1;
-                    continue;
+                    if prefixed {
+                        seen.errors += 1;
+                    }
+                    continue; // unprefixed: a notice or anything else the server adds
                 };
                 if seq < r.next_seq {
                     seen.errors += 1; // duplicate or out of order
