@@ -63,13 +63,12 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             "echo" => {
                 let addr = SocketAddr::new(opts.bind, opts.echo_port);
                 let banner = opts.banner.as_deref().map(echo::banner_line);
-                let listener = bind_tcp("echo", addr)?;
+                let (listener, socket) = bind_pair("echo", addr)?;
                 server
                     .add_tcp("echo", listener, move |conn| {
                         echo::serve(conn, banner.as_deref()).map(drop)
                     })
                     .map_err(|e| spawn_error("echo/tcp", e))?;
-                let socket = bind_udp("echo", addr)?;
                 server
                     .add_udp("echo", socket, |packet, _, reply| {
                         echo::datagram(packet, reply)
@@ -78,11 +77,10 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             }
             "daytime" => {
                 let addr = SocketAddr::new(opts.bind, opts.daytime_port);
-                let listener = bind_tcp("daytime", addr)?;
+                let (listener, socket) = bind_pair("daytime", addr)?;
                 server
                     .add_tcp("daytime", listener, daytime::serve)
                     .map_err(|e| spawn_error("daytime/tcp", e))?;
-                let socket = bind_udp("daytime", addr)?;
                 server
                     .add_udp("daytime", socket, |packet, _, reply| {
                         daytime::datagram(packet, reply)
@@ -102,8 +100,7 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             }
             "files" => {
                 let addr = SocketAddr::new(opts.bind, opts.files_port);
-                let listener = bind_tcp("files", addr)?;
-                let socket = bind_udp("files", addr)?;
+                let (listener, socket) = bind_pair("files", addr)?;
                 let files = Files::open(&opts.files).map_err(|source| BindError {
                     what: format!("files directory {}", opts.files.dir.display()),
                     source,
@@ -130,6 +127,38 @@ fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
         what: format!("{service}/tcp {addr}"),
         source,
     })
+}
+
+/// How many free ports [`bind_pair`] tries before giving up.
+const PAIR_ATTEMPTS: usize = 10;
+
+/// Binds TCP and UDP on the same port of `addr`. Port 0 picks one free port for both: TCP is
+/// bound to port 0 first, then UDP to the port it got; if that UDP port is taken, both are
+/// dropped and another port is tried, [`PAIR_ATTEMPTS`] times at most.
+fn bind_pair(service: &str, addr: SocketAddr) -> Result<(TcpListener, UdpSocket), BindError> {
+    let mut attempt = 1;
+    loop {
+        let listener = bind_tcp(service, addr)?;
+        let mut udp_addr = addr;
+        if addr.port() == 0 {
+            let port = listener
+                .local_addr()
+                .map_err(|e| spawn_error(&format!("{service}/tcp {addr}"), e))?
+                .port();
+            udp_addr.set_port(port);
+        }
+        match bind_udp(service, udp_addr) {
+            Ok(socket) => return Ok((listener, socket)),
+            Err(e)
+                if addr.port() == 0
+                    && attempt < PAIR_ATTEMPTS
+                    && e.source.kind() == io::ErrorKind::AddrInUse =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn bind_udp(service: &str, addr: SocketAddr) -> Result<UdpSocket, BindError> {

@@ -307,3 +307,47 @@ fn a_server_bound_to_the_unspecified_ipv6_address_serves_both_families_and_stops
         .status
         .success());
 }
+
+#[test]
+fn port_0_binds_tcp_and_udp_to_the_same_free_port() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--only", "echo", "--echo-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines: Vec<String> = (0..2)
+        .map(|_| rx.recv_timeout(WAIT).expect("a listening line"))
+        .collect();
+    let tcp = listening_addr(&lines, "echo/tcp");
+    let udp = listening_addr(&lines, "echo/udp");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = finish(child, "serve --echo-port 0");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_ne!(tcp.port(), 0);
+    assert_eq!(tcp.port(), udp.port(), "{lines:?}");
+}
+
+#[test]
+fn port_0_is_one_port_per_service_through_the_library() {
+    let dir = std::env::temp_dir().join(format!("threadsock-pair-{}", std::process::id()));
+    let mut opts = options(&["echo", "daytime", "files"]);
+    opts.files.dir = dir.clone();
+    let server = start_with(&opts, Limits::default());
+    for service in ["echo", "daytime", "files"] {
+        let tcp = tcp_addr(&server, service);
+        assert_ne!(tcp.port(), 0, "{service}");
+        assert_eq!(tcp.port(), udp_addr(&server, service).port(), "{service}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
