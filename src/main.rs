@@ -1,7 +1,8 @@
 //! The `threadsock` binary: parse the command line, run the command, map the outcome to an exit
-//! status (0 success, 1 runtime failure, 2 usage error).
+//! status (0 success, 1 runtime failure, 2 unusable input).
 
 use crossbeam_channel::RecvTimeoutError;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,7 +18,11 @@ fn main() -> ExitCode {
     let command = match cli::parse(&args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("threadsock: {e}\nTry 'threadsock --help'.");
+            let mut stderr = std::io::stderr();
+            let _ = match cli::command_name(&args) {
+                Some(c) => writeln!(stderr, "threadsock {c}: {e}\nTry 'threadsock {c} --help'."),
+                None => writeln!(stderr, "threadsock: {e}\nTry 'threadsock --help'."),
+            };
             return ExitCode::from(2);
         }
     };
@@ -63,7 +68,8 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             log!("{e}");
-            return ExitCode::from(1);
+            // An unusable --files-dir is the command line's fault; a taken port is not.
+            return ExitCode::from(if e.input { 2 } else { 1 });
         }
     };
     for e in server.endpoints() {
@@ -96,9 +102,9 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints one line on stdout, ignoring a closed or full stdout: a server must not die because
-/// nobody reads its `listening` lines (`println!` would panic on EPIPE).
+/// Prints one line on stdout, ignoring a closed or full stdout: `--help | head -c1` ends with
+/// status 0, and a server must not die because nobody reads its `listening` lines
+/// (`println!` would panic on EPIPE).
 fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
+    let _ = threadsock::out::print(format_args!("{line}\n"));
 }

@@ -21,11 +21,19 @@ pub struct BindError {
     pub what: String,
     /// The OS's reason.
     pub source: io::Error,
+    /// True when the command line asked for something unusable (a files directory that
+    /// cannot be used), rather than the system refusing (a port in use): exit status 2.
+    pub input: bool,
 }
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot start {}: {}", self.what, self.source)
+        write!(
+            f,
+            "cannot start {}: {}",
+            self.what,
+            crate::out::why(&self.source)
+        )
     }
 }
 
@@ -104,6 +112,7 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                 let files = Files::open(&opts.files).map_err(|source| BindError {
                     what: format!("files directory {}", opts.files.dir.display()),
                     source,
+                    input: true,
                 })?;
                 let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
                 server
@@ -126,6 +135,7 @@ fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
     TcpListener::bind(addr).map_err(|source| BindError {
         what: format!("{service}/tcp {addr}"),
         source,
+        input: false,
     })
 }
 
@@ -165,6 +175,7 @@ fn bind_udp(service: &str, addr: SocketAddr) -> Result<UdpSocket, BindError> {
     UdpSocket::bind(addr).map_err(|source| BindError {
         what: format!("{service}/udp {addr}"),
         source,
+        input: false,
     })
 }
 
@@ -172,5 +183,6 @@ fn spawn_error(what: &str, source: io::Error) -> BindError {
     BindError {
         what: what.to_string(),
         source,
+        input: false,
     }
 }

@@ -48,11 +48,111 @@ fn usage_errors_exit_2_with_a_message() {
         let out = run_bin(args, b"");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
+        // A known command is named in the message and in the hint.
+        let (prefix, hint) = match args.first() {
+            Some(c) if *c != "frobnicate" => (
+                format!("threadsock {c}: "),
+                format!("Try 'threadsock {c} --help'."),
+            ),
+            _ => ("threadsock: ".into(), "Try 'threadsock --help'.".into()),
+        };
         assert!(
-            err.starts_with("threadsock: ") && err.contains("--help"),
+            err.starts_with(&prefix) && err.trim_end().ends_with(&hint),
             "{args:?}: {err}"
         );
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = run_bin(&["serve", "--x"], b"");
+    assert_eq!(
+        text(&out.stderr),
+        "threadsock serve: unknown option '--x'\nTry 'threadsock serve --help'.\n"
+    );
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_unusable_input_not_a_closed_port() {
+    for cmd in ["probe", "talk", "udp"] {
+        let out = run_bin(&[cmd, "no-such-host.invalid", "7"], b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "threadsock {cmd}: cannot resolve no-such-host.invalid: "
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("No server"), "{cmd}: {err}");
+        assert!(out.stdout.is_empty(), "{cmd}: {}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn an_unusable_files_dir_exits_2() {
+    let file = std::env::temp_dir().join(format!("threadsock-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"a file, not a directory").unwrap();
+    let out = run_bin(
+        &[
+            "serve",
+            "--only",
+            "files",
+            "--files-port",
+            "0",
+            "--files-dir",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let _ = std::fs::remove_file(&file);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("threadsock serve: cannot start files directory "),
+        "{err}"
+    );
+}
+
+/// Runs the binary with its stdout a pipe nobody reads (the read end is closed before any
+/// output), then feeds `stdin`.
+fn run_into_a_closed_pipe(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    finish(child, &format!("threadsock {args:?} into a closed pipe"))
+}
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly_with_status_0() {
+    let out = run_into_a_closed_pipe(&["--help"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+
+    let server = start(&["echo"]);
+    let tcp = tcp_addr(&server, "echo").port().to_string();
+    let udp = udp_addr(&server, "echo").port().to_string();
+    let lines = b"one\ntwo\nthree\n";
+    for args in [
+        &["talk", "127.0.0.1", &tcp][..],
+        &["udp", "127.0.0.1", &udp, "--timeout", "2000"],
+    ] {
+        let out = run_into_a_closed_pipe(args, lines);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
     }
 }
 
