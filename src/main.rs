@@ -66,10 +66,13 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
     }
     let mut server = match serve::start(opts, limits) {
         Ok(s) => s,
+        Err(e) if e.usage => {
+            eprintln!("threadsock serve: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             log!("{e}");
-            // An unusable --files-dir is the command line's fault; a taken port is not.
-            return ExitCode::from(if e.input { 2 } else { 1 });
+            return ExitCode::from(1);
         }
     };
     for e in server.endpoints() {

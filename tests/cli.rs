@@ -106,7 +106,7 @@ fn an_unusable_files_dir_exits_2() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.starts_with("threadsock serve: cannot start files directory "),
+        err.starts_with("threadsock serve: cannot use files directory "),
         "{err}"
     );
 }
