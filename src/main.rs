@@ -61,7 +61,10 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         }
     });
     if let Err(e) = installed {
-        log!("cannot install the signal handler: {e}");
+        log!(
+            "cannot install the signal handler: {}",
+            threadsock::out::why(&std::io::Error::other(e))
+        );
         return ExitCode::from(1);
     }
     let mut server = match serve::start(opts, limits) {

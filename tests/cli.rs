@@ -26,6 +26,10 @@ fn help_and_version() {
             "{cmd} --help"
         );
     }
+    let serve = text(&run_bin(&["serve", "--help"], b"").stdout);
+    assert!(serve.contains("A port of 0 picks a free port"), "{serve}");
+    let send = text(&run_bin(&["send", "--help"], b"").stdout);
+    assert!(send.contains("--timeout"), "{send}");
     let out = run_bin(&["--version"], b"");
     assert!(out.status.success());
     assert_eq!(

@@ -119,9 +119,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         ));
     }
     if let Some(extra) = m.free.first() {
-        return Err(UsageError(format!(
-            "serve takes no arguments, got '{extra}'"
-        )));
+        return Err(UsageError(format!("unexpected argument '{extra}'")));
     }
     let bind = match m.opt_str("bind") {
         None => IpAddr::from([127, 0, 0, 1]),
