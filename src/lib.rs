@@ -9,6 +9,7 @@ pub mod client;
 pub mod codec;
 #[macro_use]
 pub mod log;
+pub mod out;
 pub mod serve;
 pub mod server;
 pub mod service;

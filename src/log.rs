@@ -1,13 +1,13 @@
-//! Log lines on stderr, and a limiter that keeps a flood of one event to one line a second.
+//! Log lines of `serve` on stderr, and a limiter that keeps a flood of one event to one line a second.
 
 use std::time::{Duration, Instant};
 
-/// Writes one log line to stderr, prefixed with `threadsock: `.
+/// Writes one log line to stderr, prefixed with `threadsock serve: ` (only the server logs).
 pub fn log(args: std::fmt::Arguments<'_>) {
-    eprintln!("threadsock: {args}");
+    crate::out::error("serve", args);
 }
 
-/// Logs one formatted line to stderr, like `eprintln!` with the program's prefix.
+/// Logs one formatted line to stderr, like `eprintln!` with the `threadsock serve: ` prefix.
 #[macro_export]
 macro_rules! log {
     ($($arg:tt)*) => { $crate::log::log(format_args!($($arg)*)) };

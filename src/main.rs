@@ -1,7 +1,8 @@
 //! The `threadsock` binary: parse the command line, run the command, map the outcome to an exit
-//! status (0 success, 1 runtime failure, 2 usage error).
+//! status (0 success, 1 runtime failure, 2 unusable input).
 
 use crossbeam_channel::RecvTimeoutError;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,7 +18,11 @@ fn main() -> ExitCode {
     let command = match cli::parse(&args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("threadsock: {e}\nTry 'threadsock --help'.");
+            let mut stderr = std::io::stderr();
+            let _ = match cli::command_name(&args) {
+                Some(c) => writeln!(stderr, "threadsock {c}: {e}\nTry 'threadsock {c} --help'."),
+                None => writeln!(stderr, "threadsock: {e}\nTry 'threadsock --help'."),
+            };
             return ExitCode::from(2);
         }
     };
@@ -56,11 +61,18 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
         }
     });
     if let Err(e) = installed {
-        log!("cannot install the signal handler: {e}");
+        log!(
+            "cannot install the signal handler: {}",
+            threadsock::out::why(&std::io::Error::other(e))
+        );
         return ExitCode::from(1);
     }
     let mut server = match serve::start(opts, limits) {
         Ok(s) => s,
+        Err(e) if e.usage => {
+            eprintln!("threadsock serve: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             log!("{e}");
             return ExitCode::from(1);
@@ -96,9 +108,9 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints one line on stdout, ignoring a closed or full stdout: a server must not die because
-/// nobody reads its `listening` lines (`println!` would panic on EPIPE).
+/// Prints one line on stdout, ignoring a closed or full stdout: `--help | head -c1` ends with
+/// status 0, and a server must not die because nobody reads its `listening` lines
+/// (`println!` would panic on EPIPE).
 fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
+    let _ = threadsock::out::print(format_args!("{line}\n"));
 }

@@ -14,18 +14,28 @@ use std::time::Duration;
 /// How long shutdown waits for chat clients to receive `* server shutting down`.
 const CHAT_GOODBYE: Duration = Duration::from_millis(500);
 
-/// A socket that could not be bound, named as the `listening` lines name it.
+/// A socket that could not be bound, named as the `listening` lines name it, or a files
+/// directory that cannot be used.
 #[derive(Debug)]
 pub struct BindError {
-    /// E.g. `echo/tcp 127.0.0.1:7007`.
+    /// E.g. `echo/tcp 127.0.0.1:7007`, or `files directory ./server_files`.
     pub what: String,
     /// The OS's reason.
     pub source: io::Error,
+    /// True when the command line asked for something unusable (the files directory is a
+    /// file, or not writable): `serve` exits 2, as for any usage error, instead of 1.
+    pub usage: bool,
 }
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot start {}: {}", self.what, self.source)
+        let verb = if self.usage { "use" } else { "start" };
+        write!(
+            f,
+            "cannot {verb} {}: {}",
+            self.what,
+            crate::out::why(&self.source)
+        )
     }
 }
 
@@ -63,13 +73,12 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             "echo" => {
                 let addr = SocketAddr::new(opts.bind, opts.echo_port);
                 let banner = opts.banner.as_deref().map(echo::banner_line);
-                let listener = bind_tcp("echo", addr)?;
+                let (listener, socket) = bind_pair("echo", addr)?;
                 server
                     .add_tcp("echo", listener, move |conn| {
                         echo::serve(conn, banner.as_deref()).map(drop)
                     })
                     .map_err(|e| spawn_error("echo/tcp", e))?;
-                let socket = bind_udp("echo", addr)?;
                 server
                     .add_udp("echo", socket, |packet, _, reply| {
                         echo::datagram(packet, reply)
@@ -78,11 +87,10 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             }
             "daytime" => {
                 let addr = SocketAddr::new(opts.bind, opts.daytime_port);
-                let listener = bind_tcp("daytime", addr)?;
+                let (listener, socket) = bind_pair("daytime", addr)?;
                 server
                     .add_tcp("daytime", listener, daytime::serve)
                     .map_err(|e| spawn_error("daytime/tcp", e))?;
-                let socket = bind_udp("daytime", addr)?;
                 server
                     .add_udp("daytime", socket, |packet, _, reply| {
                         daytime::datagram(packet, reply)
@@ -102,12 +110,12 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             }
             "files" => {
                 let addr = SocketAddr::new(opts.bind, opts.files_port);
-                let listener = bind_tcp("files", addr)?;
-                let socket = bind_udp("files", addr)?;
                 let files = Files::open(&opts.files).map_err(|source| BindError {
                     what: format!("files directory {}", opts.files.dir.display()),
                     source,
+                    usage: true,
                 })?;
+                let (listener, socket) = bind_pair("files", addr)?;
                 let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
                 server
                     .add_tcp("files", listener, move |conn| files.serve(conn))
@@ -129,13 +137,47 @@ fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
     TcpListener::bind(addr).map_err(|source| BindError {
         what: format!("{service}/tcp {addr}"),
         source,
+        usage: false,
     })
+}
+
+/// How many free ports [`bind_pair`] tries before giving up.
+const PAIR_ATTEMPTS: usize = 10;
+
+/// Binds TCP and UDP on the same port of `addr`. Port 0 picks one free port for both: TCP is
+/// bound to port 0 first, then UDP to the port it got; if that UDP port is taken, both are
+/// dropped and another port is tried, [`PAIR_ATTEMPTS`] times at most.
+fn bind_pair(service: &str, addr: SocketAddr) -> Result<(TcpListener, UdpSocket), BindError> {
+    let mut attempt = 1;
+    loop {
+        let listener = bind_tcp(service, addr)?;
+        let mut udp_addr = addr;
+        if addr.port() == 0 {
+            let port = listener
+                .local_addr()
+                .map_err(|e| spawn_error(&format!("{service}/tcp {addr}"), e))?
+                .port();
+            udp_addr.set_port(port);
+        }
+        match bind_udp(service, udp_addr) {
+            Ok(socket) => return Ok((listener, socket)),
+            Err(e)
+                if addr.port() == 0
+                    && attempt < PAIR_ATTEMPTS
+                    && e.source.kind() == io::ErrorKind::AddrInUse =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn bind_udp(service: &str, addr: SocketAddr) -> Result<UdpSocket, BindError> {
     UdpSocket::bind(addr).map_err(|source| BindError {
         what: format!("{service}/udp {addr}"),
         source,
+        usage: false,
     })
 }
 
@@ -143,5 +185,6 @@ fn spawn_error(what: &str, source: io::Error) -> BindError {
     BindError {
         what: what.to_string(),
         source,
+        usage: false,
     }
 }

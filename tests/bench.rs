@@ -40,10 +40,79 @@ fn an_absent_server_counts_as_connection_failures() {
         let r = bench::run(&opts(scenario, addr)).unwrap();
         assert_eq!(r.connect_failures, 3, "{scenario:?}");
         assert_eq!(r.ops, 0);
+        assert_eq!(
+            r.verdict(),
+            Err("no connection succeeded: connection refused".into()),
+            "{scenario:?}"
+        );
     }
     let r = bench::run(&opts(Scenario::Udp, addr)).unwrap();
     assert!(r.errors > 0, "UDP to a closed port must show errors");
     assert_eq!(r.ops, 0);
+    assert_eq!(
+        r.verdict(),
+        Err("no operation completed: connection refused".into())
+    );
+}
+
+#[test]
+fn a_server_that_does_not_echo_is_no_result() {
+    // Daytime sends a date and closes, over TCP and UDP alike.
+    let server = start(&["daytime"]);
+    let (tcp, udp) = (tcp_addr(&server, "daytime"), udp_addr(&server, "daytime"));
+    for (scenario, addr) in [
+        (Scenario::Echo, tcp),
+        (Scenario::Stream, tcp),
+        (Scenario::Idle, tcp),
+        (Scenario::Udp, udp),
+    ] {
+        let r = bench::run(&opts(scenario, addr)).unwrap();
+        let why = r.verdict().expect_err("daytime is not an echo server");
+        assert!(
+            why.starts_with("the server does not echo (got \"20"),
+            "{scenario:?}: {why}"
+        );
+    }
+}
+
+#[test]
+fn the_binary_exits_1_and_writes_no_csv_when_nothing_was_measured() {
+    let server = start(&["daytime"]);
+    let daytime = tcp_addr(&server, "daytime").to_string();
+    let closed = format!("127.0.0.1:{}", free_port());
+    let csv = std::env::temp_dir().join(format!("threadsock-nocsv-{}.csv", std::process::id()));
+    let _ = std::fs::remove_file(&csv);
+    for (addr, why) in [
+        (&daytime, "the server does not echo (got \"20"),
+        (&closed, "no connection succeeded: connection refused"),
+    ] {
+        let out = run_bin(
+            &[
+                "bench",
+                "echo",
+                "--addr",
+                addr,
+                "--duration",
+                "0.3",
+                "--warmup",
+                "0",
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{addr}: {err}");
+        assert!(
+            err.starts_with(&format!("threadsock bench: echo against {addr}: {why}")),
+            "{addr}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{addr}: no summary of nothing");
+        assert!(
+            !csv.exists(),
+            "{addr}: no CSV row for a run that measured nothing"
+        );
+    }
 }
 
 #[test]

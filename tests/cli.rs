@@ -26,6 +26,10 @@ fn help_and_version() {
             "{cmd} --help"
         );
     }
+    let serve = text(&run_bin(&["serve", "--help"], b"").stdout);
+    assert!(serve.contains("A port of 0 picks a free port"), "{serve}");
+    let send = text(&run_bin(&["send", "--help"], b"").stdout);
+    assert!(send.contains("--timeout"), "{send}");
     let out = run_bin(&["--version"], b"");
     assert!(out.status.success());
     assert_eq!(
@@ -48,11 +52,111 @@ fn usage_errors_exit_2_with_a_message() {
         let out = run_bin(args, b"");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
+        // A known command is named in the message and in the hint.
+        let (prefix, hint) = match args.first() {
+            Some(c) if *c != "frobnicate" => (
+                format!("threadsock {c}: "),
+                format!("Try 'threadsock {c} --help'."),
+            ),
+            _ => ("threadsock: ".into(), "Try 'threadsock --help'.".into()),
+        };
         assert!(
-            err.starts_with("threadsock: ") && err.contains("--help"),
+            err.starts_with(&prefix) && err.trim_end().ends_with(&hint),
             "{args:?}: {err}"
         );
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = run_bin(&["serve", "--x"], b"");
+    assert_eq!(
+        text(&out.stderr),
+        "threadsock serve: unknown option '--x'\nTry 'threadsock serve --help'.\n"
+    );
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_unusable_input_not_a_closed_port() {
+    for cmd in ["probe", "talk", "udp"] {
+        let out = run_bin(&[cmd, "no-such-host.invalid", "7"], b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "threadsock {cmd}: cannot resolve no-such-host.invalid: "
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("No server"), "{cmd}: {err}");
+        assert!(out.stdout.is_empty(), "{cmd}: {}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn an_unusable_files_dir_exits_2() {
+    let file = std::env::temp_dir().join(format!("threadsock-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"a file, not a directory").unwrap();
+    let out = run_bin(
+        &[
+            "serve",
+            "--only",
+            "files",
+            "--files-port",
+            "0",
+            "--files-dir",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let _ = std::fs::remove_file(&file);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("threadsock serve: cannot use files directory "),
+        "{err}"
+    );
+}
+
+/// Runs the binary with its stdout a pipe nobody reads (the read end is closed before any
+/// output), then feeds `stdin`.
+fn run_into_a_closed_pipe(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    finish(child, &format!("threadsock {args:?} into a closed pipe"))
+}
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly_with_status_0() {
+    let out = run_into_a_closed_pipe(&["--help"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+
+    let server = start(&["echo"]);
+    let tcp = tcp_addr(&server, "echo").port().to_string();
+    let udp = udp_addr(&server, "echo").port().to_string();
+    let lines = b"one\ntwo\nthree\n";
+    for args in [
+        &["talk", "127.0.0.1", &tcp][..],
+        &["udp", "127.0.0.1", &udp, "--timeout", "2000"],
+    ] {
+        let out = run_into_a_closed_pipe(args, lines);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
     }
 }
 
@@ -306,4 +410,48 @@ fn a_server_bound_to_the_unspecified_ipv6_address_serves_both_families_and_stops
     assert!(finish(child, "serve --bind :: after SIGTERM")
         .status
         .success());
+}
+
+#[test]
+fn port_0_binds_tcp_and_udp_to_the_same_free_port() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--only", "echo", "--echo-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines: Vec<String> = (0..2)
+        .map(|_| rx.recv_timeout(WAIT).expect("a listening line"))
+        .collect();
+    let tcp = listening_addr(&lines, "echo/tcp");
+    let udp = listening_addr(&lines, "echo/udp");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = finish(child, "serve --echo-port 0");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_ne!(tcp.port(), 0);
+    assert_eq!(tcp.port(), udp.port(), "{lines:?}");
+}
+
+#[test]
+fn port_0_is_one_port_per_service_through_the_library() {
+    let dir = std::env::temp_dir().join(format!("threadsock-pair-{}", std::process::id()));
+    let mut opts = options(&["echo", "daytime", "files"]);
+    opts.files.dir = dir.clone();
+    let server = start_with(&opts, Limits::default());
+    for service in ["echo", "daytime", "files"] {
+        let tcp = tcp_addr(&server, service);
+        assert_ne!(tcp.port(), 0, "{service}");
+        assert_eq!(tcp.port(), udp_addr(&server, service).port(), "{service}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -131,12 +131,7 @@ fn spawn_serve() -> (std::process::Child, std::net::SocketAddr) {
 
 #[test]
 fn out_of_file_descriptors_refuses_cleanly_and_recovers() {
-    if std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: prlimit (util-linux) is not installed");
+    if !require_tool("prlimit") {
         return;
     }
     let (mut child, addr) = spawn_serve();

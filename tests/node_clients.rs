@@ -1,5 +1,6 @@
 //! The first seed's own Node.js clients (examples/node/) against the files service, unchanged.
-//! Skipped where `node` is missing, except under CI, where .ci/run installs it.
+//! Skipped where `node` is missing, except under CI (`CI` set), where that is a failure;
+//! .ci/run installs node.
 
 mod support;
 
@@ -9,18 +10,6 @@ use std::process::{Command, Output, Stdio};
 use support::*;
 use threadsock::server::Limits;
 use threadsock::service::files::FilesConfig;
-
-fn node_available() -> bool {
-    let found = Command::new("node").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is required under CI"
-        );
-        eprintln!("skipped: node is not installed");
-    }
-    found
-}
 
 /// Runs `node script args...` to completion, bounded by WAIT.
 fn node(script: &str, args: &[&str]) -> Output {
@@ -66,7 +55,7 @@ fn stored(dir: &Path) -> Vec<Vec<u8>> {
 
 #[test]
 fn the_seeds_tcp_client_uploads_a_file() {
-    if !node_available() {
+    if !require_tool("node") {
         return;
     }
     let (server, dir, input, content) = setup("tcp");
@@ -91,7 +80,7 @@ fn the_seeds_tcp_client_uploads_a_file() {
 
 #[test]
 fn the_seeds_udp_client_drops_a_file() {
-    if !node_available() {
+    if !require_tool("node") {
         return;
     }
     let (server, dir, input, content) = setup("udp");
@@ -120,4 +109,43 @@ fn the_seeds_udp_client_drops_a_file() {
     files.sort_by_key(|f| f.len());
     assert_eq!(files, vec![b"marker".to_vec(), content]);
     fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+/// Does nothing unless run as the child of the test below, which names a tool to require.
+#[test]
+fn require_tool_child() {
+    if let Some(tool) = std::env::var_os("THREADSOCK_REQUIRE_TOOL") {
+        let found = require_tool(tool.to_str().unwrap());
+        println!("require_tool returned {found}");
+    }
+}
+
+#[test]
+fn a_missing_tool_skips_locally_and_fails_under_ci() {
+    let run = |ci: &str| {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "require_tool_child", "--nocapture"])
+            .env("THREADSOCK_REQUIRE_TOOL", "threadsock-no-such-tool")
+            .env("CI", ci)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, "the require_tool child");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), all)
+    };
+    let (ok, text) = run("");
+    assert!(ok && text.contains("require_tool returned false"), "{text}");
+    assert!(
+        text.contains("skipped: `threadsock-no-such-tool`"),
+        "{text}"
+    );
+    let (ok, text) = run("1");
+    assert!(!ok, "a missing tool must fail under CI: {text}");
+    assert!(text.contains("is required under CI"), "{text}");
 }

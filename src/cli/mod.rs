@@ -86,6 +86,15 @@ Options:
 
 Run `threadsock <command> --help` for a command's options.";
 
+/// The subcommands, as the first argument names them.
+pub const COMMANDS: &[&str] = &["serve", "talk", "probe", "udp", "send", "bench"];
+
+/// The subcommand `args` names, if its first argument is one: usage errors name it.
+pub fn command_name(args: &[String]) -> Option<&'static str> {
+    let first = args.first()?;
+    COMMANDS.iter().copied().find(|c| c == first)
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let Some(first) = args.first() else {
@@ -218,7 +227,28 @@ pub(crate) fn help(opts: &Options, synopsis: &str, about: &str) -> Command {
 }
 
 pub(crate) fn matches(opts: &Options, args: &[String]) -> Result<Matches, UsageError> {
-    opts.parse(args).map_err(|e| UsageError(e.to_string()))
+    use getopts::Fail;
+    // getopts names an option without its dashes and in sentence case; say it as typed.
+    let dashed = |name: &str| {
+        let long = format!("--{name}");
+        let typed_long = args
+            .iter()
+            .any(|a| *a == long || a.starts_with(&format!("{long}=")));
+        if typed_long || name.chars().count() > 1 {
+            long
+        } else {
+            format!("-{name}")
+        }
+    };
+    opts.parse(args).map_err(|e| {
+        UsageError(match e {
+            Fail::UnrecognizedOption(n) => format!("unknown option '{}'", dashed(&n)),
+            Fail::ArgumentMissing(n) => format!("option '{}' needs a value", dashed(&n)),
+            Fail::OptionMissing(n) => format!("option '{}' is required", dashed(&n)),
+            Fail::OptionDuplicated(n) => format!("option '{}' given more than once", dashed(&n)),
+            Fail::UnexpectedArgument(n) => format!("option '{}' takes no value", dashed(&n)),
+        })
+    })
 }
 
 fn target(m: &Matches) -> Result<Target, UsageError> {
@@ -348,5 +378,13 @@ mod tests {
         assert!(usage_error("").contains("no command"));
         assert!(usage_error("frob").contains("unknown command"));
         assert!(usage_error("--frob").contains("unknown option"));
+        assert_eq!(usage_error("serve --x"), "unknown option '--x'");
+        assert_eq!(usage_error("talk -q h 1"), "unknown option '-q'");
+        assert_eq!(
+            usage_error("probe h 1 --timeout"),
+            "option '--timeout' needs a value"
+        );
+        assert_eq!(command_name(&args("bench echo")), Some("bench"));
+        assert_eq!(command_name(&args("--help")), None);
     }
 }

@@ -114,13 +114,12 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             &opts,
             "serve [options]",
             "Runs the services until SIGINT or SIGTERM. Prints `listening <service>/<proto> <addr>` on stdout\n\
-             for each bound socket; logs go to stderr.",
+             for each bound socket; logs go to stderr. A port of 0 picks a free port (for echo, daytime\n\
+             and files the same one for TCP and UDP).",
         ));
     }
     if let Some(extra) = m.free.first() {
-        return Err(UsageError(format!(
-            "serve takes no arguments, got '{extra}'"
-        )));
+        return Err(UsageError(format!("unexpected argument '{extra}'")));
     }
     let bind = match m.opt_str("bind") {
         None => IpAddr::from([127, 0, 0, 1]),

@@ -7,8 +7,10 @@ pub mod talk;
 pub mod udp;
 
 use crate::cli::Target;
+use crate::out;
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// Resolves `target` to its addresses, in the resolver's order.
@@ -17,19 +19,35 @@ pub fn resolve(target: &Target) -> io::Result<Vec<SocketAddr>> {
         .to_socket_addrs()?
         .collect();
     if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} has no address", target.host),
-        ));
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no address found"));
     }
     Ok(addrs)
+}
+
+/// Resolves `target` for `command`; if it cannot be resolved, prints
+/// `threadsock <command>: cannot resolve HOST: <why>` and gives the exit status 2 (unusable
+/// input) to return. A name that does not resolve is never reported as "no server".
+pub fn resolve_for(command: &str, target: &Target) -> Result<Vec<SocketAddr>, ExitCode> {
+    resolve(target).map_err(|e| {
+        out::error(
+            command,
+            format_args!("cannot resolve {}: {}", target.host, out::why(&e)),
+        );
+        ExitCode::from(2)
+    })
 }
 
 /// Connects to the first address of `target` that accepts, each attempt bounded by `timeout`
 /// when given; the error is the last attempt's.
 pub fn connect(target: &Target, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    connect_to(&resolve(target)?, timeout)
+}
+
+/// Connects to the first of `addrs` that accepts, each attempt bounded by `timeout` when
+/// given; the error is the last attempt's.
+pub fn connect_to(addrs: &[SocketAddr], timeout: Option<Duration>) -> io::Result<TcpStream> {
     let mut last = None;
-    for addr in resolve(target)? {
+    for &addr in addrs {
         let attempt = match timeout {
             Some(t) => TcpStream::connect_timeout(&addr, t),
             None => TcpStream::connect(addr),

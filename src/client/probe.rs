@@ -1,7 +1,7 @@
 //! `threadsock probe HOST PORT`: the seed's test_port. Is a TCP server accepting there?
 
 use crate::cli::Target;
-use std::io::Write;
+use crate::out;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,13 +10,19 @@ pub fn is_open(target: &Target, timeout: Duration) -> bool {
     super::connect(target, Some(timeout)).is_ok()
 }
 
-/// Prints `open` (exit 0) or `closed` (exit 1).
+/// Prints `open` (exit 0) or `closed` (exit 1); a host that cannot be resolved is neither: its
+/// error goes to stderr with exit 2.
 pub fn main(target: &Target, timeout: Duration) -> ExitCode {
-    let (word, code) = if is_open(target, timeout) {
+    let addrs = match super::resolve_for("probe", target) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let (word, code) = if super::connect_to(&addrs, Some(timeout)).is_ok() {
         ("open", ExitCode::SUCCESS)
     } else {
         ("closed", ExitCode::from(1))
     };
-    let _ = writeln!(std::io::stdout(), "{word}");
+    // The exit status carries the answer even when nobody reads stdout.
+    let _ = out::print(format_args!("{word}\n"));
     code
 }

@@ -81,7 +81,7 @@ fn open_input(path: &str) -> io::Result<(Box<dyn Read>, Option<u64>)> {
     Ok((Box::new(file), size))
 }
 
-/// Streams the file in [`CHUNK`]s (constant memory whatever its size), half-closes, and reads
+/// Streams the file in `CHUNK`-sized pieces (constant memory whatever its size), half-closes, and reads
 /// the server's one-line answer.
 ///
 /// The answer is read on a second thread from the start: if the server answers or closes

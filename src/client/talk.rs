@@ -2,6 +2,7 @@
 //! bytes go to stdout; when stdin ends the client half-closes and waits for the server to close.
 
 use crate::cli::Target;
+use crate::out;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
@@ -9,17 +10,51 @@ use std::thread;
 
 /// Runs the client on the process's stdio.
 pub fn main(target: &Target) -> ExitCode {
-    let stream = match super::connect(target, None) {
+    let addrs = match super::resolve_for("talk", target) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let stream = match super::connect_to(&addrs, None) {
         Ok(s) => s,
-        Err(_) => {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            // The seed's msg_client's words.
             eprintln!("No server at {} {}", target.host, target.port);
             return ExitCode::from(1);
         }
-    };
-    match run(stream, io::stdin(), &mut io::stdout()) {
-        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("threadsock talk: {e}");
+            out::error(
+                "talk",
+                format_args!(
+                    "cannot connect to {}:{}: {}",
+                    target.host,
+                    target.port,
+                    out::why(&e)
+                ),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mut stdout = out::Watched::new(io::stdout());
+    match run(stream, io::stdin(), &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if stdout.failed() && out::reader_gone(&e) => ExitCode::SUCCESS,
+        Err(e) if stdout.failed() => {
+            out::error(
+                "talk",
+                format_args!("cannot write to stdout: {}", out::why(&e)),
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            out::error(
+                "talk",
+                format_args!(
+                    "connection to {}:{} failed: {}",
+                    target.host,
+                    target.port,
+                    out::why(&e)
+                ),
+            );
             ExitCode::from(1)
         }
     }

@@ -2,6 +2,7 @@
 //! each reply is printed; after stdin ends it waits `--timeout` for late replies.
 
 use crate::cli::Target;
+use crate::out;
 use crossbeam_channel::{Receiver, TryRecvError};
 use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -14,18 +15,36 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// Runs the client on the process's stdio.
 pub fn main(target: &Target, timeout: Duration) -> ExitCode {
-    let result = super::resolve(target)
-        .and_then(|addrs| open(addrs[0]))
-        .and_then(|socket| {
-            run(
-                socket,
-                io::BufReader::new(io::stdin()),
-                &mut io::stdout(),
-                timeout,
-            )
-        });
-    match result {
+    let addrs = match super::resolve_for("udp", target) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let socket = match open(addrs[0]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::error(
+                "udp",
+                format_args!("cannot open a socket to {}: {}", addrs[0], out::why(&e)),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mut stdout = out::Watched::new(io::stdout());
+    match run(
+        socket,
+        io::BufReader::new(io::stdin()),
+        &mut stdout,
+        timeout,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if stdout.failed() && out::reader_gone(&e) => ExitCode::SUCCESS,
+        Err(e) if stdout.failed() => {
+            out::error(
+                "udp",
+                format_args!("cannot write to stdout: {}", out::why(&e)),
+            );
+            ExitCode::from(1)
+        }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             eprintln!(
                 "No server at {} {} (port unreachable)",
@@ -34,7 +53,15 @@ pub fn main(target: &Target, timeout: Duration) -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("threadsock udp: {}:{}: {e}", target.host, target.port);
+            out::error(
+                "udp",
+                format_args!(
+                    "exchange with {}:{} failed: {}",
+                    target.host,
+                    target.port,
+                    out::why(&e)
+                ),
+            );
             ExitCode::from(1)
         }
     }
@@ -85,7 +112,10 @@ fn send_lines<R: BufRead>(socket: &UdpSocket, mut input: R) -> io::Result<()> {
             if e.kind() == io::ErrorKind::ConnectionRefused {
                 return Err(e);
             }
-            eprintln!("threadsock udp: line of {} bytes not sent: {e}", line.len());
+            out::error(
+                "udp",
+                format_args!("line of {} bytes not sent: {}", line.len(), out::why(&e)),
+            );
         }
     }
 }

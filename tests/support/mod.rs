@@ -163,3 +163,24 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// True if the external tool `name` runs (`name --version`). Where it is missing a test is
+/// skipped locally (returns false, saying so on stderr), but under CI (`CI` set to anything
+/// non-empty; `.ci/run` sets it) a missing tool fails the test: CI must not pass by skipping.
+pub fn require_tool(name: &str) -> bool {
+    let found = std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        assert!(
+            !ci,
+            "`{name}` is required under CI (CI is set) but cannot be run; install it"
+        );
+        eprintln!("skipped: `{name}` is not installed (set CI=1 to make this a failure)");
+    }
+    found
+}

@@ -6,6 +6,7 @@
 
 use super::echo::connect_all;
 use super::{load_threads, BenchOptions, Histogram, Report};
+use crate::out::why;
 use std::io::{self, BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -40,9 +41,9 @@ struct Seen {
 
 /// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
-    let (streams, failed) = connect_all(o.addr, o.conns);
+    let (streams, failed, first) = connect_all(o.addr, o.conns);
     if streams.is_empty() {
-        return Ok(super::echo::no_connections(failed));
+        return Ok(super::echo::no_connections(failed, first));
     }
     let sender = TcpStream::connect_timeout(&o.addr, super::echo::IO_TIMEOUT)?;
     let _ = sender.set_nodelay(true);
@@ -81,13 +82,31 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     // Sync: send `sync` until every receiver has seen one.
     let sync_start = Instant::now();
     while synced.load(Relaxed) < n && sync_start.elapsed() < SYNC_LIMIT {
-        (&sender).write_all(b"sync\n")?;
+        (&sender).write_all(b"sync\n").map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "the server does not relay chat lines (the sender's connection failed: {})",
+                    why(&e)
+                ),
+            )
+        })?;
         let wait = Instant::now();
         while synced.load(Relaxed) < n && wait.elapsed() < Duration::from_millis(50) {
             thread::sleep(Duration::from_millis(1));
         }
     }
     let all_synced = synced.load(Relaxed);
+    if all_synced == 0 {
+        stop_readers(&deadline_holder, readers);
+        return Ok(Report {
+            connect_failures: failed,
+            failure: Some(format!(
+                "the server does not relay chat lines (no receiver saw `-> sync` within {SYNC_LIMIT:?})"
+            )),
+            ..Report::default()
+        });
+    }
     let t0 = Instant::now();
     *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
     let pad = "x".repeat(o.size.saturating_sub(24).max(1));
@@ -100,6 +119,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     drop(out);
     let mut report = Report {
         connect_failures: failed,
+        first_error: first,
         ..Report::default()
     };
     let mut last = t0;
@@ -129,6 +149,17 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         report.ops
     ));
     Ok(report)
+}
+
+/// Ends the reader threads at once (their deadline is now) and joins them.
+fn stop_readers(
+    deadline: &std::sync::Mutex<Instant>,
+    readers: Vec<thread::JoinHandle<(Seen, Vec<Receiver>)>>,
+) {
+    *deadline.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    for r in readers {
+        let _ = r.join();
+    }
 }
 
 fn read_group(

@@ -3,21 +3,26 @@
 //! generator a handful of threads. Stream: each connection pipelines chunks from a writer
 //! thread while a reader thread counts what comes back.
 
-use super::{load_threads, procfs, BenchOptions, Histogram, Report};
+use super::{load_threads, not_an_echo, procfs, BenchOptions, Histogram, Report};
+use crate::out::why;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// A read or write that takes longer than this counts as an error, not a hang.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens up to `n` connections; returns them and how many failed.
-pub fn connect_all(addr: SocketAddr, n: usize) -> (Vec<TcpStream>, u64) {
+/// Connections opened by [`connect_all`], how many attempts failed, and why the first did.
+pub type Connected = (Vec<TcpStream>, u64, Option<String>);
+
+/// Opens up to `n` connections; returns them, how many failed and the first failure's reason.
+pub fn connect_all(addr: SocketAddr, n: usize) -> Connected {
     let mut conns = Vec::with_capacity(n);
     let mut failed = 0;
+    let mut first = None;
     for _ in 0..n {
         match TcpStream::connect_timeout(&addr, IO_TIMEOUT) {
             Ok(s) => {
@@ -26,10 +31,13 @@ pub fn connect_all(addr: SocketAddr, n: usize) -> (Vec<TcpStream>, u64) {
                 let _ = s.set_write_timeout(Some(IO_TIMEOUT));
                 conns.push(s);
             }
-            Err(_) => failed += 1,
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert_with(|| why(&e));
+            }
         }
     }
-    (conns, failed)
+    (conns, failed, first)
 }
 
 /// Splits `items` into `k` groups, round-robin.
@@ -41,22 +49,59 @@ fn groups<T>(items: Vec<T>, k: usize) -> Vec<Vec<T>> {
     out
 }
 
-/// The report of a run in which no connection could be opened.
-pub fn no_connections(failed: u64) -> Report {
+/// The report of a run in which no connection could be opened, `first` saying why.
+pub fn no_connections(failed: u64, first: Option<String>) -> Report {
+    let why = first.unwrap_or_else(|| "no attempt made".into());
     Report {
         connect_failures: failed,
         notes: vec![format!(
             "no connection could be opened ({failed} attempts failed)"
         )],
+        failure: Some(format!("no connection succeeded: {why}")),
+        first_error: Some(why),
         ..Report::default()
+    }
+}
+
+/// What went wrong with one connection's answer.
+enum Wrong {
+    /// Bytes that are not the echo of what was sent: the target does not speak echo.
+    NotEcho(Vec<u8>),
+    /// A close or an I/O error.
+    Failed(String),
+}
+
+/// Reads the echo of `payload` into `answer`, telling a wrong answer from a failed one.
+fn read_echo(c: &mut TcpStream, payload: &[u8], answer: &mut [u8]) -> Result<(), Wrong> {
+    let mut filled = 0;
+    while filled < answer.len() {
+        let failure = match c.read(&mut answer[filled..]) {
+            Ok(0) => "the server closed the connection".to_string(),
+            Ok(n) => {
+                filled += n;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => why(&e),
+        };
+        return Err(if answer[..filled] == payload[..filled] {
+            Wrong::Failed(failure)
+        } else {
+            Wrong::NotEcho(answer[..filled].to_vec())
+        });
+    }
+    if answer == payload {
+        Ok(())
+    } else {
+        Err(Wrong::NotEcho(answer.to_vec()))
     }
 }
 
 /// Closed-loop ping-pong; latency is from a connection's write to the last byte of its answer.
 pub fn ping_pong(o: &BenchOptions) -> io::Result<Report> {
-    let (conns, failed) = connect_all(o.addr, o.conns);
+    let (conns, failed, first) = connect_all(o.addr, o.conns);
     if conns.is_empty() {
-        return Ok(no_connections(failed));
+        return Ok(no_connections(failed, first));
     }
     let threads = load_threads(o.threads, conns.len());
     let start = Instant::now();
@@ -73,15 +118,22 @@ pub fn ping_pong(o: &BenchOptions) -> io::Result<Report> {
     let at_start = o.pid.and_then(procfs::read);
     let mut report = Report {
         connect_failures: failed,
+        first_error: first,
         ..Report::default()
     };
     let mut still_open = Vec::new();
     for w in workers {
-        let (ops, hist, errors, conns) = w.join().unwrap_or_default();
-        report.ops += ops;
-        report.errors += errors;
-        report.latency.merge(&hist);
-        still_open.push(conns);
+        let done = w.join().unwrap_or_default();
+        report.ops += done.ops;
+        report.errors += done.errors;
+        report.latency.merge(&done.hist);
+        if report.failure.is_none() {
+            report.failure = done.not_echo.as_deref().map(not_an_echo);
+        }
+        if let Some(e) = done.first_error {
+            report.note_error(|| e);
+        }
+        still_open.push(done.conns);
     }
     report.server = o.pid.and_then(procfs::read);
     drop(still_open);
@@ -101,7 +153,17 @@ pub fn ping_pong(o: &BenchOptions) -> io::Result<Report> {
 }
 
 /// What one lock-step thread did, and its connections, still open.
-type LockStepResult = (u64, Histogram, u64, Vec<TcpStream>);
+#[derive(Default)]
+struct LockStepResult {
+    ops: u64,
+    hist: Histogram,
+    errors: u64,
+    /// The first answer that was not an echo.
+    not_echo: Option<Vec<u8>>,
+    /// The first failure's reason.
+    first_error: Option<String>,
+    conns: Vec<TcpStream>,
+}
 
 fn lock_step(
     mut conns: Vec<TcpStream>,
@@ -112,46 +174,65 @@ fn lock_step(
     let payload: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
     let mut answer = vec![0u8; size];
     let mut sent_at = vec![Instant::now(); conns.len()];
-    let mut hist = Histogram::new();
-    let (mut ops, mut errors) = (0u64, 0u64);
+    let mut r = LockStepResult::default();
     while Instant::now() < end && !conns.is_empty() {
         let mut failed = vec![false; conns.len()];
         for (i, c) in conns.iter_mut().enumerate() {
             sent_at[i] = Instant::now();
-            if c.write_all(&payload).is_err() {
+            if let Err(e) = c.write_all(&payload) {
                 failed[i] = true;
+                r.first_error.get_or_insert_with(|| why(&e));
+                // What the server sent before it went away tells whether it echoes at all.
+                let mut early = [0u8; 64];
+                if let Ok(n @ 1..) = c.read(&mut early) {
+                    r.not_echo.get_or_insert_with(|| early[..n].to_vec());
+                }
             }
         }
         for (i, c) in conns.iter_mut().enumerate() {
             if failed[i] {
                 continue;
             }
-            if c.read_exact(&mut answer).is_err() || answer != payload {
-                failed[i] = true;
-                continue;
+            match read_echo(c, &payload, &mut answer) {
+                Ok(()) => {}
+                Err(Wrong::NotEcho(got)) => {
+                    failed[i] = true;
+                    r.not_echo.get_or_insert(got);
+                    continue;
+                }
+                Err(Wrong::Failed(why)) => {
+                    failed[i] = true;
+                    r.first_error.get_or_insert(why);
+                    continue;
+                }
             }
             let now = Instant::now();
             if sent_at[i] >= measure_from && now <= end {
-                ops += 1;
-                hist.record(now.duration_since(sent_at[i]).as_micros() as u64);
+                r.ops += 1;
+                r.hist
+                    .record(now.duration_since(sent_at[i]).as_micros() as u64);
             }
         }
         // A connection that failed once is dropped from the rotation: it counts one error.
         let mut keep = failed.iter().map(|f| !f);
-        errors += failed.iter().filter(|&&f| f).count() as u64;
+        r.errors += failed.iter().filter(|&&f| f).count() as u64;
         conns.retain(|_| keep.next().unwrap_or(false));
     }
-    (ops, hist, errors, conns)
+    r.conns = conns;
+    r
 }
 
 /// Pipelined throughput: every connection writes `size`-byte chunks as fast as the server
 /// takes them while its reader counts the bytes that come back.
 pub fn stream(o: &BenchOptions) -> io::Result<Report> {
-    let (conns, failed) = connect_all(o.addr, o.conns);
+    let (conns, failed, first) = connect_all(o.addr, o.conns);
     if conns.is_empty() {
-        return Ok(no_connections(failed));
+        return Ok(no_connections(failed, first));
     }
     let stop = Arc::new(AtomicBool::new(false));
+    // The first bytes that came back other than sent, and the first failure's reason.
+    let not_echo: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(first));
     let received = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let size = o.size.max(1);
@@ -162,27 +243,36 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
             continue;
         };
         let (stop_w, errors_w) = (Arc::clone(&stop), Arc::clone(&errors));
+        let first_w = Arc::clone(&first_error);
         handles.push(thread::spawn(move || {
             let chunk = vec![b'x'; size];
             while !stop_w.load(Relaxed) {
-                if (&c).write_all(&chunk).is_err() {
+                if let Err(e) = (&c).write_all(&chunk) {
                     errors_w.fetch_add(1, Relaxed);
+                    keep_first(&first_w, || why(&e));
                     break;
                 }
             }
             let _ = c.shutdown(Shutdown::Write);
         }));
         let (received_r, errors_r) = (Arc::clone(&received), Arc::clone(&errors));
+        let (first_r, not_echo_r) = (Arc::clone(&first_error), Arc::clone(&not_echo));
         handles.push(thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match (&reader).read(&mut buf) {
                     Ok(0) => break,
+                    Ok(n) if buf[..n].iter().any(|&b| b != b'x') => {
+                        errors_r.fetch_add(1, Relaxed);
+                        keep_first(&not_echo_r, || buf[..n].to_vec());
+                        break;
+                    }
                     Ok(n) => {
                         received_r.fetch_add(n as u64, Relaxed);
                     }
-                    Err(_) => {
+                    Err(e) => {
                         errors_r.fetch_add(1, Relaxed);
+                        keep_first(&first_r, || why(&e));
                         break;
                     }
                 }
@@ -201,6 +291,7 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
     for h in handles {
         let _ = h.join();
     }
+    let not_echo = taken(&not_echo);
     Ok(Report {
         ops: bytes / size as u64,
         seconds,
@@ -209,6 +300,20 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
         errors: errors.load(Relaxed),
         notes: vec![format!("pipelined, {size} B per write")],
         server,
+        failure: not_echo.as_deref().map(not_an_echo),
+        first_error: taken(&first_error),
         ..Report::default()
     })
+}
+
+/// Takes what `slot` holds.
+fn taken<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// Stores `value()` in `slot` unless it already holds one.
+fn keep_first<T>(slot: &Mutex<Option<T>>, value: impl FnOnce() -> T) {
+    slot.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(value);
 }

@@ -2,27 +2,55 @@
 //! read the server's memory, threads and context switches while they are held.
 
 use super::echo::connect_all;
-use super::{procfs, BenchOptions, Report};
+use super::{not_an_echo, procfs, BenchOptions, Report};
+use crate::out::why;
 use std::io::{self, Read, Write};
 use std::thread;
 
 /// Opens and verifies the connections, holds them for `--hold`, and reports.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let before = o.pid.and_then(procfs::read);
-    let (mut conns, failed) = connect_all(o.addr, o.conns);
+    let (mut conns, failed, first) = connect_all(o.addr, o.conns);
+    if conns.is_empty() {
+        return Ok(super::echo::no_connections(failed, first));
+    }
+    let mut first_error = first;
+    let mut not_echo: Option<Vec<u8>> = None;
     let mut ok = vec![true; conns.len()];
     for (i, c) in conns.iter_mut().enumerate() {
-        ok[i] = c.write_all(b".").is_ok();
+        if let Err(e) = c.write_all(b".") {
+            ok[i] = false;
+            first_error.get_or_insert_with(|| why(&e));
+        }
     }
-    let mut byte = [0u8; 1];
+    let mut got = [0u8; 64];
     for (i, c) in conns.iter_mut().enumerate() {
-        if ok[i] {
-            ok[i] = c.read_exact(&mut byte).is_ok() && byte == *b".";
+        if !ok[i] {
+            continue;
+        }
+        // One byte was sent, so at most one byte comes back from an echo server; whatever
+        // else the server sends first shows what it speaks.
+        match c.read(&mut got) {
+            Ok(1) if got[0] == b'.' => {}
+            Ok(0) => {
+                ok[i] = false;
+                first_error.get_or_insert_with(|| "the server closed the connection".into());
+            }
+            Ok(n) => {
+                ok[i] = false;
+                not_echo.get_or_insert_with(|| got[..n].to_vec());
+            }
+            Err(e) => {
+                ok[i] = false;
+                first_error.get_or_insert_with(|| why(&e));
+            }
         }
     }
     let verified = ok.iter().filter(|&&v| v).count() as u64;
     let at_start = o.pid.and_then(procfs::read);
-    thread::sleep(o.hold);
+    if verified > 0 && not_echo.is_none() {
+        thread::sleep(o.hold);
+    }
     let held = o.pid.and_then(procfs::read);
     let mut report = Report {
         ops: verified,
@@ -30,6 +58,8 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         connect_failures: failed,
         errors: conns.len() as u64 - verified,
         server: held,
+        failure: not_echo.as_deref().map(not_an_echo),
+        first_error,
         ..Report::default()
     };
     if let (Some(b), Some(h)) = (before, held) {

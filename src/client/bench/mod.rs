@@ -116,6 +116,12 @@ pub struct Report {
     pub server: Option<ServerFigures>,
     /// The generator's own CPU use over the whole run, as a fraction of one core.
     pub own_cpu: Option<f64>,
+    /// Why the run is no result whatever the counts say: no connection could be opened, or
+    /// the target does not speak the scenario (replies that are not echoes, no chat relay).
+    pub failure: Option<String>,
+    /// The first error the run met (a refused connection, an early close), to explain a run
+    /// in which no operation completed.
+    pub first_error: Option<String>,
 }
 
 impl Report {
@@ -128,25 +134,78 @@ impl Report {
     pub fn mb_per_s(&self) -> f64 {
         self.bytes as f64 / self.seconds.max(1e-9) / 1e6
     }
+
+    /// `Ok` if the run measured something; else why not, for
+    /// `threadsock bench: <scenario> against ADDR: <why>`.
+    pub fn verdict(&self) -> Result<(), String> {
+        if let Some(f) = &self.failure {
+            return Err(f.clone());
+        }
+        if self.ops == 0 {
+            return Err(match &self.first_error {
+                Some(e) => format!("no operation completed: {e}"),
+                None => "no operation completed".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps `why` as the first error unless one is already kept.
+    pub fn note_error(&mut self, why: impl FnOnce() -> String) {
+        if self.first_error.is_none() {
+            self.first_error = Some(why());
+        }
+    }
 }
 
-/// Runs the scenario and prints the summary; appends to the CSV if asked.
+/// The failure of a reply that is not the echo of what was sent.
+pub fn not_an_echo(got: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let more = if got.len() > SHOWN { "..." } else { "" };
+    format!(
+        "the server does not echo (got \"{}\"{more})",
+        got[..got.len().min(SHOWN)].escape_ascii()
+    )
+}
+
+/// Runs the scenario and prints the summary; appends to the CSV if asked. A run that measured
+/// nothing (no connection, a target that does not speak the scenario, no operation) exits 1
+/// with the reason on stderr, and writes no summary and no CSV row.
 pub fn main(opts: &BenchOptions) -> ExitCode {
+    let fail = |why: &str| {
+        crate::out::error(
+            "bench",
+            format_args!("{} against {}: {why}", opts.scenario.name(), opts.addr),
+        );
+        ExitCode::from(1)
+    };
     let report = match run(opts) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("threadsock bench: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail(&crate::out::why(&e)),
     };
-    let _ = write!(io::stdout(), "{}", summary(opts, &report));
+    if let Err(why) = report.verdict() {
+        return fail(&why);
+    }
+    let printed = crate::out::print(format_args!("{}", summary(opts, &report)));
     if let Some(path) = &opts.csv {
         if let Err(e) = append_csv(path, opts, &report) {
-            eprintln!("threadsock bench: cannot write {path}: {e}");
+            crate::out::error(
+                "bench",
+                format_args!("cannot write {path}: {}", crate::out::why(&e)),
+            );
             return ExitCode::from(1);
         }
     }
-    ExitCode::SUCCESS
+    match printed {
+        Err(e) if !crate::out::reader_gone(&e) => {
+            crate::out::error(
+                "bench",
+                format_args!("cannot write to stdout: {}", crate::out::why(&e)),
+            );
+            ExitCode::from(1)
+        }
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Runs one scenario.

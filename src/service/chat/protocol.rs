@@ -57,7 +57,7 @@ pub enum Delivery<'a> {
 /// What sessions ask of the hub.
 #[derive(Debug)]
 pub enum Request {
-    /// A new member, placed in [`LOBBY`] under the name `guest<id>`.
+    /// A new member, placed in [`LOBBY`](super::hub::LOBBY) under the name `guest<id>`.
     Join {
         /// Its id.
         id: MemberId,
