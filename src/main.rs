@@ -61,6 +61,10 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
     }
     let mut server = match serve::start(opts, limits) {
         Ok(s) => s,
+        Err(e) if e.usage => {
+            eprintln!("threadsock serve: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             log!("{e}");
             return ExitCode::from(1);

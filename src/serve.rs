@@ -14,18 +14,23 @@ use std::time::Duration;
 /// How long shutdown waits for chat clients to receive `* server shutting down`.
 const CHAT_GOODBYE: Duration = Duration::from_millis(500);
 
-/// A socket that could not be bound, named as the `listening` lines name it.
+/// A socket that could not be bound, named as the `listening` lines name it, or a files
+/// directory that cannot be used.
 #[derive(Debug)]
 pub struct BindError {
-    /// E.g. `echo/tcp 127.0.0.1:7007`.
+    /// E.g. `echo/tcp 127.0.0.1:7007`, or `files directory ./server_files`.
     pub what: String,
     /// The OS's reason.
     pub source: io::Error,
+    /// True when the command line asked for something unusable (the files directory is a
+    /// file, or not writable): `serve` exits 2, as for any usage error, instead of 1.
+    pub usage: bool,
 }
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot start {}: {}", self.what, self.source)
+        let verb = if self.usage { "use" } else { "start" };
+        write!(f, "cannot {verb} {}: {}", self.what, self.source)
     }
 }
 
@@ -102,12 +107,13 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             }
             "files" => {
                 let addr = SocketAddr::new(opts.bind, opts.files_port);
-                let listener = bind_tcp("files", addr)?;
-                let socket = bind_udp("files", addr)?;
                 let files = Files::open(&opts.files).map_err(|source| BindError {
                     what: format!("files directory {}", opts.files.dir.display()),
                     source,
+                    usage: true,
                 })?;
+                let listener = bind_tcp("files", addr)?;
+                let socket = bind_udp("files", addr)?;
                 let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
                 server
                     .add_tcp("files", listener, move |conn| files.serve(conn))
@@ -129,6 +135,7 @@ fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
     TcpListener::bind(addr).map_err(|source| BindError {
         what: format!("{service}/tcp {addr}"),
         source,
+        usage: false,
     })
 }
 
@@ -136,6 +143,7 @@ fn bind_udp(service: &str, addr: SocketAddr) -> Result<UdpSocket, BindError> {
     UdpSocket::bind(addr).map_err(|source| BindError {
         what: format!("{service}/udp {addr}"),
         source,
+        usage: false,
     })
 }
 
@@ -143,5 +151,6 @@ fn spawn_error(what: &str, source: io::Error) -> BindError {
     BindError {
         what: what.to_string(),
         source,
+        usage: false,
     }
 }

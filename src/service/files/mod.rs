@@ -3,6 +3,7 @@
 //!
 //! Reply, one line: `saved <name> <bytes> <crc32 as 8 hex digits>` or `ERR <reason>`.
 
+pub mod name;
 pub mod store;
 
 use crate::server::{Connection, Metric};
