@@ -143,6 +143,11 @@ impl Upload<'_> {
         self.bytes
     }
 
+    /// CRC-32 of the bytes written so far.
+    pub fn crc(&self) -> u32 {
+        self.crc.value()
+    }
+
     /// True if nothing has been written.
     pub fn is_empty(&self) -> bool {
         self.bytes == 0
