@@ -8,7 +8,6 @@ use files_support::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::Path;
 use std::thread;
 use support::*;
 use threadsock::codec::crc32::checksum;
@@ -18,15 +17,6 @@ use threadsock::service::files::framed::header_line;
 /// half-closed; returns the answer.
 fn framed(addr: SocketAddr, size: u64, crc: u32, name: &[u8], data: &[u8]) -> String {
     upload(addr, &[&header_line(size, crc, name)[..], data].concat())
-}
-
-/// Waits (bounded) until an upload's temporary file exists in `dir`: the server is receiving.
-fn wait_for_temporary(dir: &Path) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while listing(dir).1.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no upload began");
-        thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 #[test]

@@ -70,3 +70,12 @@ pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Waits (bounded) until an upload's temporary file exists in `dir`: the server is receiving.
+pub fn wait_for_temporary(dir: &Path) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while listing(dir).1.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no upload began");
+        thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
