@@ -101,10 +101,10 @@ fn open_input(path: &Path) -> Result<Box<dyn Read>, SendError> {
     if is_stdin(path) {
         return Ok(Box::new(io::stdin().lock()));
     }
-    Ok(Box::new(open_file(path)?.0))
+    Ok(Box::new(open_file(path)?))
 }
 
-fn open_file(path: &Path) -> Result<(File, u64), SendError> {
+fn open_file(path: &Path) -> Result<File, SendError> {
     let fail = |e| SendError::File(input_name(path), e);
     let file = File::open(path).map_err(fail)?;
     let meta = file.metadata().map_err(fail)?;
@@ -114,7 +114,7 @@ fn open_file(path: &Path) -> Result<(File, u64), SendError> {
     if !meta.is_file() {
         return Err(fail(io::Error::other("not a regular file")));
     }
-    Ok((file, meta.len()))
+    Ok(file)
 }
 
 /// The input ready to be framed: a file at its start, its size and CRC-32.
@@ -138,7 +138,7 @@ fn prepare(path: &Path) -> Result<Prepared, SendError> {
         })?;
         (spool, true)
     } else {
-        (open_file(path)?.0, false)
+        (open_file(path)?, false)
     };
     let mut crc = Crc32::new();
     let mut size = 0u64;
