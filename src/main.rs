@@ -11,11 +11,8 @@ use threadsock::server::{stats_line, ProcessFigures};
 use threadsock::{client, log, serve};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let command = match cli::parse(&args) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let command = match cli::parse_os(&args) {
         Ok(c) => c,
         Err(e) => {
             let mut stderr = std::io::stderr();

@@ -117,6 +117,8 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                 })?;
                 let (listener, socket) = bind_pair("files", addr)?;
                 let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
+                // Uploads are told `ERR server shutting down` before the close.
+                server.stop_reads_only("files");
                 server
                     .add_tcp("files", listener, move |conn| files.serve(conn))
                     .map_err(|e| spawn_error("files/tcp", e))?;

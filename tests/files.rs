@@ -1,84 +1,25 @@
 //! The files service over real sockets: uploads of every size land intact or not at all.
 
+mod files_support;
 mod support;
 
+use files_support::*;
 use socket2::SockRef;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::{Shutdown, TcpStream};
 use std::thread;
 use support::*;
 use threadsock::codec::crc32::checksum;
-use threadsock::server::{Limits, Server};
-use threadsock::service::files::{parse_reply, FilesConfig, Saved};
-
-/// A files server storing into a fresh directory named after the test.
-fn files_server(tag: &str, max_file: u64) -> (Server, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("threadsock-files-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    let mut opts = options(&["files"]);
-    opts.files = FilesConfig {
-        dir: dir.clone(),
-        max_file,
-    };
-    (start_with(&opts, Limits::default()), dir)
-}
-
-/// Final and temporary names in `dir`.
-fn listing(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let mut finals = Vec::new();
-    let mut temps = Vec::new();
-    for e in fs::read_dir(dir).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            temps.push(name);
-        } else {
-            finals.push(name);
-        }
-    }
-    finals.sort();
-    (finals, temps)
-}
-
-/// Uploads `data` like `nc -N`: write everything from a second thread, half-close, read the
-/// reply line.
-fn upload(addr: SocketAddr, data: &[u8]) -> String {
-    let mut stream = connect(addr);
-    let mut writer = stream.try_clone().unwrap();
-    let data = data.to_vec();
-    let feeder = thread::spawn(move || {
-        let _ = writer.write_all(&data);
-        let _ = writer.shutdown(Shutdown::Write);
-    });
-    let reply = read_to_eof(&mut stream, 4096).unwrap();
-    feeder.join().unwrap();
-    String::from_utf8(reply).unwrap()
-}
-
-fn saved(reply: &str) -> Saved {
-    assert!(reply.ends_with('\n'), "{reply:?}");
-    parse_reply(reply.trim_end()).unwrap_or_else(|e| panic!("{reply:?}: {e}"))
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
+use threadsock::server::Limits;
+use threadsock::service::files::FilesConfig;
 
 #[test]
 fn uploads_of_every_size_land_intact() {
     let (server, dir) = files_server("sizes", 1 << 30);
     let addr = tcp_addr(&server, "files");
-    for (i, len) in [0usize, 1, 1000, 1 << 20, 32 << 20].into_iter().enumerate() {
+    for (i, len) in [1usize, 1000, 1 << 20, 32 << 20].into_iter().enumerate() {
         let data = pattern(len, i as u32);
         let s = saved(&upload(addr, &data));
         assert_eq!(s.bytes, len as u64);
@@ -94,8 +35,21 @@ fn uploads_of_every_size_land_intact() {
         );
     }
     let (finals, temps) = listing(&dir);
-    assert_eq!(finals.len(), 5);
+    assert_eq!(finals.len(), 4);
     assert!(temps.is_empty(), "{temps:?}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_connection_that_sends_nothing_stores_nothing() {
+    let (server, dir) = files_server("empty", 1 << 30);
+    let addr = tcp_addr(&server, "files");
+    // Like `nc -N < /dev/null`: half-closed, still reading.
+    assert_eq!(upload(addr, b""), "ERR empty upload, nothing stored\n");
+    // Like `threadsock probe` or `nc -z`: connect and go.
+    drop(TcpStream::connect(addr).unwrap());
+    assert!(server.wait_connections_finished(2, WAIT));
+    assert_eq!(listing(&dir), (vec![], vec![]));
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -244,15 +198,32 @@ fn shutdown_during_an_upload_leaves_no_partial_file() {
     assert!(server.wait_connections_at_least(1, WAIT));
     let report = server.stop();
     assert_eq!(report.unfinished, 0);
+    // The client is told why before the close (a reset may follow the line, never replace it).
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
-    assert!(!rest.starts_with(b"saved"));
+    assert_eq!(String::from_utf8_lossy(&rest), "ERR server shutting down\n");
     // The server has closed; like a careful client, stop sending. (The kernel may leave the
     // server's closed socket advertising a zero window rather than resetting, so a client that
     // only writes would wait for its own timeout.)
     let _ = stream.shutdown(Shutdown::Both);
     feeder.join().unwrap();
     assert_eq!(listing(&dir), (vec![], vec![]));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_size_cap_applies_to_datagrams() {
+    let (server, dir) = files_server("udpcap", 100);
+    let addr = udp_addr(&server, "files");
+    let client = udp_client();
+    let mut buf = [0u8; 512];
+    client.send_to(&pattern(101, 1), addr).unwrap();
+    let (n, _) = client.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ERR too large (limit 100 bytes)\n");
+    assert_eq!(listing(&dir), (vec![], vec![]));
+    client.send_to(&pattern(100, 2), addr).unwrap();
+    let (n, _) = client.recv_from(&mut buf).unwrap();
+    assert_eq!(saved(std::str::from_utf8(&buf[..n]).unwrap()).bytes, 100);
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,7 +3,9 @@
 
 use crate::client::bench::BenchOptions;
 use getopts::{Matches, Options};
+use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -38,8 +40,10 @@ pub enum Command {
 pub struct SendOptions {
     /// The files server.
     pub target: Target,
-    /// The file to send; `-` for stdin.
-    pub file: String,
+    /// The file to send, as the OS named it (any bytes); `-` for stdin.
+    pub file: PathBuf,
+    /// The name to store it under, instead of the file's own name (`stdin` for stdin).
+    pub name: Option<String>,
     /// Send as one UDP datagram instead of a TCP stream.
     pub udp: bool,
     /// How long to wait for the server's reply.
@@ -90,9 +94,51 @@ Run `threadsock <command> --help` for a command's options.";
 pub const COMMANDS: &[&str] = &["serve", "talk", "probe", "udp", "send", "bench"];
 
 /// The subcommand `args` names, if its first argument is one: usage errors name it.
-pub fn command_name(args: &[String]) -> Option<&'static str> {
-    let first = args.first()?;
-    COMMANDS.iter().copied().find(|c| c == first)
+pub fn command_name<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Option<&'static str> {
+    let first = args.first()?.as_ref();
+    COMMANDS.iter().copied().find(|c| first == *c)
+}
+
+/// Parses the arguments after the program name as the OS gave them. They may be any bytes:
+/// `send`'s FILE is kept exactly (a file named in Latin-1 can be sent), everything else is
+/// read as UTF-8 with invalid bytes replaced.
+pub fn parse_os(args: &[OsString]) -> Result<Command, UsageError> {
+    let lossy = |a: &OsString| a.to_string_lossy().into_owned();
+    if args.first().and_then(|a| a.to_str()) != Some("send") {
+        return parse(&args.iter().map(lossy).collect::<Vec<_>>());
+    }
+    // getopts refuses arguments that are not UTF-8: each goes in as a placeholder no real
+    // argument can equal (the OS passes no NUL bytes), and comes back out after parsing.
+    let placeholder = |i: usize| format!("\0{i}\0");
+    let texts: Vec<String> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| a.to_str().map_or_else(|| placeholder(i), str::to_string))
+        .collect();
+    let unplace = |text: &str| {
+        let mut text = text.to_string();
+        for (i, a) in args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.to_str().is_none())
+        {
+            text = text.replace(&placeholder(i), &lossy(a));
+        }
+        text
+    };
+    match parse(&texts) {
+        Ok(Command::Send(mut o)) => {
+            let raw = (0..args.len()).find(|&i| o.file.as_os_str() == placeholder(i).as_str());
+            if let Some(i) = raw {
+                o.file = PathBuf::from(&args[i]);
+            }
+            o.target.host = unplace(&o.target.host);
+            o.name = o.name.as_deref().map(unplace);
+            Ok(Command::Send(o))
+        }
+        Ok(other) => Ok(other),
+        Err(UsageError(msg)) => Err(UsageError(unplace(&msg))),
+    }
 }
 
 /// Parses the arguments after the program name.
@@ -166,13 +212,21 @@ fn parse_send(args: &[String]) -> Result<Command, UsageError> {
         "milliseconds to wait for the reply (default 10000)",
         "MS",
     );
+    opts.optopt(
+        "",
+        "name",
+        "store the file under NAME (default: FILE's own name, `stdin` for -; TCP only)",
+        "NAME",
+    );
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(
             &opts,
-            "send [--udp] HOST PORT FILE",
-            "Uploads FILE (- for stdin) to a files server and checks the size and CRC-32 it reports.\n\
-             Prints the server's `saved <name> <bytes> <crc32>` line; exits 1 on `ERR` or a mismatch.",
+            "send [--udp] [--name NAME] HOST PORT FILE",
+            "Uploads FILE (- for stdin) to a files server. Over TCP it announces the size, CRC-32 and\n\
+             name first, so the server stores the file only if all of it arrived intact; with --udp\n\
+             it checks the size and CRC-32 the server reports. Prints `saved <name> <bytes> <crc32>`\n\
+             and exits 0 once the file is stored; exits 1 if it is not, 2 on a usage error.",
         ));
     }
     let (target, file) = match m.free.as_slice() {
@@ -183,7 +237,7 @@ fn parse_send(args: &[String]) -> Result<Command, UsageError> {
                     .parse()
                     .map_err(|_| UsageError(format!("'{port}' is not a port number (0-65535)")))?,
             },
-            file.clone(),
+            PathBuf::from(file),
         ),
         [_, _, _, extra, ..] => return Err(UsageError(format!("unexpected argument '{extra}'"))),
         _ => return Err(UsageError("expected HOST PORT FILE".into())),
@@ -191,6 +245,7 @@ fn parse_send(args: &[String]) -> Result<Command, UsageError> {
     Ok(Command::Send(SendOptions {
         target,
         file,
+        name: m.opt_str("name"),
         udp: m.opt_present("udp"),
         timeout: Duration::from_millis(number(&m, "timeout", 10_000, 1, 3_600_000)?),
     }))
@@ -345,11 +400,41 @@ mod tests {
                     port: 8124
                 },
                 file: "-".into(),
+                name: None,
                 udp: true,
                 timeout: Duration::from_secs(10),
             }))
         );
         assert!(usage_error("send h 8124").contains("HOST PORT FILE"));
+    }
+
+    #[test]
+    fn send_keeps_a_file_name_that_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_os_string();
+        let args = [
+            raw(b"send"),
+            raw(b"--name"),
+            raw(b"n\xff"),
+            raw(b"h"),
+            raw(b"1"),
+            raw(b"caf\xe9.txt"),
+        ];
+        match parse_os(&args) {
+            Ok(Command::Send(o)) => {
+                assert_eq!(o.file.as_os_str().as_bytes(), b"caf\xe9.txt");
+                assert_eq!(o.name.as_deref(), Some("n\u{fffd}"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bad argument is named readably, without the placeholder.
+        let err = parse_os(&[raw(b"send"), raw(b"h"), raw(b"p\xff"), raw(b"f")]).unwrap_err();
+        assert_eq!(err.0, "'p\u{fffd}' is not a port number (0-65535)");
+        // Other commands read arguments lossily, as before.
+        assert!(matches!(
+            parse_os(&[raw(b"talk"), raw(b"h\xff"), raw(b"1")]),
+            Ok(Command::Talk(t)) if t.host == "h\u{fffd}"
+        ));
     }
 
     #[test]

@@ -278,6 +278,21 @@ impl Server {
         self.shared.is_stopping()
     }
 
+    /// Makes [`Server::stop`] shut down only the reading side of `service`'s TCP connections,
+    /// instead of both: each handler's blocked `read` still returns 0 (or what the client had
+    /// already sent, then 0), but the handler can still write a last line, such as the files
+    /// service's `ERR server shutting down`, which a shutdown of both sides would make fail,
+    /// the client never told why. The socket is closed when the handler returns. Call it before
+    /// [`Server::add_tcp`], and only for a service whose handler checks
+    /// [`StopSignal::is_stopping`] after each read and writes only short answers: a `write`
+    /// blocked on a client that does not read is not woken by such a stop.
+    ///
+    /// It is set when a connection is admitted, not by its handler, so a stop that comes before
+    /// the handler's thread has started treats the connection the same way.
+    pub fn stop_reads_only(&mut self, service: &'static str) {
+        self.shared.registry.stop_reads_only(service);
+    }
+
     /// Runs `hook` at the start of [`Server::stop`], before connections are closed, so a service
     /// can say goodbye to its clients. A hook must finish quickly: the stop bound includes it.
     pub fn on_stop(&mut self, hook: impl FnOnce() + Send + 'static) {

@@ -19,10 +19,13 @@ pub struct Registry {
 
 #[derive(Debug, Default)]
 struct Inner {
-    live: HashMap<u64, Arc<TcpStream>>,
+    /// Each live stream, and how [`Registry::close_all`] shuts it down.
+    live: HashMap<u64, (Arc<TcpStream>, Shutdown)>,
     next_id: u64,
     /// Connections whose thread has finished, since start.
     finished: u64,
+    /// Services whose connections [`Registry::close_all`] shuts down for reading only.
+    stop_reads_only: Vec<&'static str>,
     closed: bool,
 }
 
@@ -71,7 +74,12 @@ impl Registry {
         }
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.live.insert(id, Arc::clone(stream));
+        let how = if inner.stop_reads_only.contains(&stats.service) {
+            Shutdown::Read
+        } else {
+            Shutdown::Both
+        };
+        inner.live.insert(id, (Arc::clone(stream), how));
         drop(inner);
         self.changed.notify_all();
         stats.current.fetch_add(1, Relaxed);
@@ -88,16 +96,23 @@ impl Registry {
         self.lock().live.len()
     }
 
-    /// Refuses all later admissions and shuts down both directions of every live stream, so that
-    /// each connection thread's blocked `read` returns 0 and its `write` fails.
+    /// Makes [`Registry::close_all`] shut down only the reading side of `service`'s
+    /// connections admitted from now on.
+    pub fn stop_reads_only(&self, service: &'static str) {
+        self.lock().stop_reads_only.push(service);
+    }
+
+    /// Refuses all later admissions and shuts down every live stream, so that each connection
+    /// thread's blocked `read` returns 0 and (unless it asked for [`Registry::stop_reads_only`])
+    /// its `write` fails.
     pub fn close_all(&self) {
-        let streams: Vec<Arc<TcpStream>> = {
+        let streams: Vec<(Arc<TcpStream>, Shutdown)> = {
             let mut inner = self.lock();
             inner.closed = true;
             inner.live.values().cloned().collect()
         };
-        for s in streams {
-            let _ = s.shutdown(Shutdown::Both);
+        for (s, how) in streams {
+            let _ = s.shutdown(how);
         }
     }
 

@@ -1,11 +1,19 @@
-//! The files service: the seed's TCP upload (the client sends a file and shuts down its side)
-//! and UDP drop (each datagram is a file), stored atomically, answered with what was stored.
+//! The files service: TCP uploads, raw (the seed's: the client sends a file and shuts down its
+//! side) or framed (`threadsock send`: size, CRC and name announced first, see [`framed`]), and
+//! UDP drop (each datagram is a file); stored atomically, answered with what was stored.
 //!
-//! Reply, one line: `saved <name> <bytes> <crc32 as 8 hex digits>` or `ERR <reason>`.
+//! Raw reply, one line: `saved <name> <bytes> <crc32 as 8 hex digits>` or `ERR <reason>`.
+//! Framed reply: `ok <name>` or `error <reason>`. A connection that closes without sending a
+//! byte stores nothing and is answered `ERR empty upload, nothing stored` (a client that has
+//! gone entirely never reads it). When the server stops, an upload in progress is not stored
+//! and its client is told `ERR server shutting down` (`error ...` if framed) before the close.
 
+pub mod framed;
+pub mod name;
 pub mod store;
 
 use crate::server::{Connection, Metric};
+use framed::Head;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -33,10 +41,13 @@ impl Default for FilesConfig {
     }
 }
 
+/// The answer to a connection that closed without sending a byte.
+const EMPTY_LINE: &[u8] = b"ERR empty upload, nothing stored\n";
+
 /// Why an upload was not stored.
 #[derive(Debug)]
 pub enum UploadError {
-    /// More than the size cap arrived.
+    /// More than the size cap arrived, or was announced.
     TooLarge(u64),
     /// The connection failed before the client finished (reset, idle timeout).
     Aborted(io::Error),
@@ -44,17 +55,56 @@ pub enum UploadError {
     ShuttingDown,
     /// The file could not be written.
     Disk(io::Error),
+    /// Framed: the client's FIN came before the announced size.
+    Incomplete {
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        want: u64,
+    },
+    /// Framed: the bytes do not have the announced CRC-32.
+    CrcMismatch {
+        /// Announced in the header.
+        declared: u32,
+        /// Computed over what arrived.
+        received: u32,
+    },
+    /// Framed: bytes arrived after the announced size (given).
+    Extra(u64),
+    /// Framed: the header line is malformed (why).
+    BadHeader(String),
+    /// Framed: no newline within [`framed::MAX_HEADER`] bytes.
+    HeaderTooLong,
 }
 
 impl UploadError {
-    /// The reply line for the client.
-    pub fn reply(&self) -> String {
+    /// What went wrong, as the answer line gives it after `ERR ` or `error `.
+    pub fn reason(&self) -> String {
         match self {
-            UploadError::TooLarge(limit) => format!("ERR too large (limit {limit} bytes)\n"),
-            UploadError::Aborted(e) => format!("ERR upload aborted: {e}\n"),
-            UploadError::ShuttingDown => "ERR server shutting down\n".to_string(),
-            UploadError::Disk(e) => format!("ERR cannot store the file: {e}\n"),
+            UploadError::TooLarge(limit) => format!("too large (limit {limit} bytes)"),
+            UploadError::Aborted(e) => format!("upload aborted: {e}"),
+            UploadError::ShuttingDown => "server shutting down".to_string(),
+            UploadError::Disk(e) => format!("cannot store the file: {e}"),
+            UploadError::Incomplete { got, want } => {
+                format!("upload incomplete: got {got} of {want} bytes")
+            }
+            UploadError::CrcMismatch { declared, received } => {
+                format!("crc mismatch (announced {declared:08x}, received {received:08x})")
+            }
+            UploadError::Extra(size) => format!("more than the announced {size} bytes"),
+            UploadError::BadHeader(why) => format!("bad header: {why}"),
+            UploadError::HeaderTooLong => "header too long".to_string(),
         }
+    }
+
+    /// The raw mode's reply line.
+    pub fn reply(&self) -> String {
+        format!("ERR {}\n", self.reason())
+    }
+
+    /// The framed mode's answer line.
+    pub fn framed_reply(&self) -> String {
+        format!("error {}\n", self.reason())
     }
 }
 
@@ -102,6 +152,10 @@ pub fn receive<R: Read>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(UploadError::Aborted(e)),
         };
+        // Once stopping, reads may go on returning what a busy client keeps sending.
+        if stopping() {
+            return Err(UploadError::ShuttingDown);
+        }
         if upload.len() + n as u64 > max_file {
             return Err(UploadError::TooLarge(max_file));
         }
@@ -120,6 +174,7 @@ pub struct Files {
     max_file: u64,
     saved: AtomicU64,
     failed: AtomicU64,
+    empty: AtomicU64,
 }
 
 impl Files {
@@ -137,31 +192,65 @@ impl Files {
             max_file: config.max_file,
             saved: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            empty: AtomicU64::new(0),
         }))
     }
 
-    /// The TCP handler: receive, store, answer. The file is stored whether or not the answer
-    /// can be written (the seed's client never reads it).
+    /// The TCP handler: tell raw from framed, receive, store, answer. A raw upload is stored
+    /// whether or not the answer can be written (the seed's client never reads it).
     pub fn serve(&self, conn: &mut Connection) -> io::Result<()> {
         let peer = conn.peer_addr();
         let stop = conn.stop_signal();
-        let result = receive(&self.store, conn, self.max_file, || stop.is_stopping());
+        let stopping = || stop.is_stopping();
+        let mut head = [0u8; framed::MAX_HEADER];
+        let (result, is_framed) = match framed::read_head(conn, &mut head) {
+            Err(e) => (Err(e), false),
+            Ok(Head::Empty) if stopping() => (Err(UploadError::ShuttingDown), false),
+            Ok(Head::Empty) => {
+                self.empty.fetch_add(1, Relaxed);
+                crate::log!("files/tcp: empty connection from {peer}, nothing stored");
+                let _ = conn.write_all(EMPTY_LINE);
+                return Ok(());
+            }
+            Ok(Head::Raw(n)) => {
+                let mut input = (&head[..n]).chain(&mut *conn);
+                (
+                    receive(&self.store, &mut input, self.max_file, stopping),
+                    false,
+                )
+            }
+            Ok(Head::Framed(Err(e))) => (Err(e), true),
+            Ok(Head::Framed(Ok((header, body)))) => {
+                let mut input = (&head[body]).chain(&mut *conn);
+                let max = self.max_file;
+                let got = framed::receive(&self.store, &header, &mut input, max, stopping);
+                (got, true)
+            }
+        };
         match result {
             Ok(saved) => {
-                let _ = conn.write_all(self.stored("tcp", &saved, peer).as_bytes());
+                let line = self.stored("tcp", &saved, peer);
+                let line = if is_framed {
+                    framed::ok_line(&saved)
+                } else {
+                    line
+                };
+                let _ = conn.write_all(line.as_bytes());
                 Ok(())
             }
             Err(e) => {
                 self.failed.fetch_add(1, Relaxed);
-                let _ = conn.write_all(e.reply().as_bytes());
+                crate::log!("files/tcp: upload from {peer} not stored: {}", e.reason());
+                let line = if is_framed {
+                    e.framed_reply()
+                } else {
+                    e.reply()
+                };
+                let _ = conn.write_all(line.as_bytes());
                 match e {
-                    UploadError::Disk(ref err) => {
-                        crate::log!("files/tcp: upload from {peer} not stored: {err}");
-                        Ok(())
-                    }
-                    UploadError::TooLarge(_) => Ok(()),
+                    // A reset or the idle timeout: close at once (and count an idle close).
                     UploadError::Aborted(err) => Err(err),
-                    UploadError::ShuttingDown => Err(io::ErrorKind::Interrupted.into()),
+                    _ => Ok(()),
                 }
             }
         }
@@ -171,6 +260,13 @@ impl Files {
     pub fn datagram(&self, packet: &[u8], from: std::net::SocketAddr, reply: &mut Vec<u8>) -> bool {
         if packet.is_empty() {
             return false;
+        }
+        if packet.len() as u64 > self.max_file {
+            self.failed.fetch_add(1, Relaxed);
+            let e = UploadError::TooLarge(self.max_file);
+            crate::log!("files/udp: datagram from {from} not stored: {}", e.reason());
+            reply.extend_from_slice(e.reply().as_bytes());
+            return true;
         }
         let line = match self.store.save("UDP", packet) {
             Ok(saved) => self.stored("udp", &saved, from),
@@ -200,6 +296,7 @@ impl Files {
         vec![
             Metric::Gauge("files_saved", self.saved.load(Relaxed)),
             Metric::Gauge("files_failed", self.failed.load(Relaxed)),
+            Metric::Gauge("files_empty", self.empty.load(Relaxed)),
         ]
     }
 }

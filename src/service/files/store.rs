@@ -39,8 +39,21 @@ pub struct Store {
 impl Store {
     /// Opens `dir`, creating it if missing, and removes temporary files a crashed run left.
     /// Returns the store and how many stale temporary files were removed.
+    ///
+    /// Fails if `dir` is not a directory, or if no file can be created in it (checked by
+    /// creating and removing a probe file), so that a server cannot start unable to store.
     pub fn open(dir: &Path) -> io::Result<(Store, usize)> {
-        fs::create_dir_all(dir)?;
+        match fs::metadata(dir) {
+            Ok(m) if !m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "it exists and is not a directory",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir_all(dir)?,
+            Err(e) => return Err(e),
+        }
         let mut removed = 0;
         for entry in fs::read_dir(dir)? {
             let name = entry?.file_name();
@@ -57,6 +70,11 @@ impl Store {
             seq: AtomicU64::new(1),
             temp_seq: AtomicU64::new(1),
         };
+        // The probe is an ordinary temporary: removed when dropped, and by the next start if
+        // this process dies in between.
+        store
+            .begin("probe")
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot create a file in it: {e}")))?;
         Ok((store, removed))
     }
 
@@ -125,6 +143,11 @@ impl Upload<'_> {
         self.bytes
     }
 
+    /// CRC-32 of the bytes written so far.
+    pub fn crc(&self) -> u32 {
+        self.crc.value()
+    }
+
     /// True if nothing has been written.
     pub fn is_empty(&self) -> bool {
         self.bytes == 0
@@ -136,17 +159,32 @@ impl Upload<'_> {
     }
 
     /// As [`Upload::commit`], with the name stamped with `time`.
+    pub fn commit_at(self, time: SystemTime) -> io::Result<Saved> {
+        let stamp = rfc3339::compact_millis(time);
+        let (seq, kind) = (&self.store.seq, self.kind);
+        self.commit_with(|_| {
+            let n = seq.fetch_add(1, Relaxed);
+            format!("server_{stamp}_{n:06}_{kind}.txt")
+        })
+    }
+
+    /// Makes the upload durable and visible as `name` (already sanitized, see
+    /// [`super::name::sanitize`]), or, if that is taken, `name (1)`, `name (2)`... before the
+    /// extension. Never replaces an existing file.
+    pub fn commit_as(self, name: &str) -> io::Result<Saved> {
+        self.commit_with(|attempt| super::name::numbered(name, attempt))
+    }
+
+    /// Commits under the first free name `candidate(0)`, `candidate(1)`...
     ///
     /// Order: fsync the file; hard-link it to a name that does not exist yet (a link, unlike a
     /// rename, fails rather than replace an existing file); remove the temporary name; fsync the
     /// directory so the new name survives a crash.
-    pub fn commit_at(mut self, time: SystemTime) -> io::Result<Saved> {
+    fn commit_with(mut self, mut candidate: impl FnMut(u32) -> String) -> io::Result<Saved> {
         self.file.sync_all()?;
-        let stamp = rfc3339::compact_millis(time);
         let mut attempts = 0;
         let name = loop {
-            let seq = self.store.seq.fetch_add(1, Relaxed);
-            let name = format!("server_{stamp}_{seq:06}_{}.txt", self.kind);
+            let name = candidate(attempts);
             match link_new(&self.temp, &self.store.dir.join(&name)) {
                 Ok(()) => break name,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < NAME_ATTEMPTS => {
@@ -265,6 +303,36 @@ mod tests {
         for (i, name) in saved.iter().enumerate() {
             assert_eq!(fs::read(dir.join(name)).unwrap(), [i as u8]);
         }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn commit_as_uses_the_name_then_numbered_alternatives() {
+        let dir = temp_dir("named");
+        let (store, _) = Store::open(&dir).unwrap();
+        fs::write(dir.join("photo.jpg"), b"first").unwrap();
+        let mut got = Vec::new();
+        for i in 0..3u8 {
+            let mut up = store.begin("TCP").unwrap();
+            up.write(&[i]).unwrap();
+            got.push(up.commit_as("photo.jpg").unwrap().name);
+        }
+        assert_eq!(got, ["photo (1).jpg", "photo (2).jpg", "photo (3).jpg"]);
+        assert_eq!(fs::read(dir.join("photo.jpg")).unwrap(), b"first");
+        assert_eq!(fs::read(dir.join("photo (2).jpg")).unwrap(), [1]);
+        assert_eq!(names(&dir).len(), 4, "no temporaries left");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn open_refuses_a_file_and_leaves_no_probe() {
+        let dir = temp_dir("notdir");
+        fs::write(&dir, b"a file").unwrap();
+        let e = Store::open(&dir).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+        fs::remove_file(&dir).unwrap();
+        let (_, _) = Store::open(&dir).unwrap();
+        assert!(names(&dir).is_empty(), "the probe is removed");
         fs::remove_dir_all(&dir).unwrap();
     }
 
