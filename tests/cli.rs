@@ -75,8 +75,12 @@ fn usage_errors_exit_2_with_a_message() {
 
 #[test]
 fn a_host_that_does_not_resolve_is_unusable_input_not_a_closed_port() {
-    for cmd in ["probe", "talk", "udp"] {
-        let out = run_bin(&[cmd, "no-such-host.invalid", "7"], b"");
+    for cmd in ["probe", "talk", "udp", "send"] {
+        let out = if cmd == "send" {
+            run_bin(&[cmd, "no-such-host.invalid", "7", "-"], b"data")
+        } else {
+            run_bin(&[cmd, "no-such-host.invalid", "7"], b"")
+        };
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
         assert!(

@@ -48,7 +48,7 @@ impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SendError::File(what, e) => write!(f, "cannot read {what}: {e}"),
-            SendError::Net(e) => write!(f, "{e}"),
+            SendError::Net(e) => f.write_str(&crate::out::why(e)),
             SendError::Refused(why) => write!(f, "the server refused the file: {why}"),
             SendError::Mismatch(m) | SendError::NotForUdp(m) | SendError::NotFiles(m) => {
                 f.write_str(m)
@@ -59,6 +59,10 @@ impl std::fmt::Display for SendError {
 
 /// Runs `send`, printing `saved <name> <bytes> <crc32>` once the file is stored.
 pub fn main(opts: &SendOptions) -> ExitCode {
+    // A name that does not resolve is unusable input (exit 2), never "no server".
+    if let Err(code) = super::resolve_for("send", &opts.target) {
+        return code;
+    }
     let result = if opts.udp {
         send_udp(opts)
     } else {
