@@ -1,4 +1,6 @@
-//! Hand-written formats: each a small pure module with no I/O, tested against published vectors.
+//! Hand-written wire formats: each a small pure module with no I/O (parsers over byte slices,
+//! encoders into buffers), tested against published vectors and at every split point.
 
 pub mod crc32;
+pub mod lines;
 pub mod rfc3339;

@@ -1,7 +1,6 @@
 //! What a chat line asks for: a message or a `/command`. Pure parsing and validation.
 
-/// Longest nickname or room name.
-pub const MAX_NAME: usize = 32;
+pub use super::rules::{is_valid_name, MAX_NAME};
 
 /// A parsed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,14 +41,6 @@ pub const HELP: &[&str] = &[
     "  /quit           leave",
     "  //text          send a line that starts with /",
 ];
-
-/// True if `name` is 1 to [`MAX_NAME`] characters of `[A-Za-z0-9_-]`.
-pub fn is_valid_name(name: &str) -> bool {
-    (1..=MAX_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
 
 /// Parses one line (already decoded, ending stripped).
 pub fn parse(line: &str) -> Input<'_> {

@@ -1,34 +1,39 @@
-//! The hub: one thread owns room membership and every member's outbox. Protocol-agnostic: it
-//! knows rooms, members and their names, and hands each member bytes in its own encoding.
+//! The hub: one thread owns rooms, nicknames and every member's outbox. It knows rooms and
+//! members, not wire formats: it hands each member typed [`Delivery`] values rendered by the
+//! member's own [`Render`], once per wire format present in a room. It never touches a socket
+//! and never waits on a writer.
 //!
 //! Sessions send [`Request`]s over one bounded channel. The hub drains every request already
-//! pending, applies them all, and only then hands each affected member one chunk, so a burst of
-//! N lines costs each recipient one wake-up and one write, not N. It never touches a socket.
+//! pending (up to [`MAX_BURST`]), applies them all, and only then hands each affected member one
+//! batch, so a burst of N lines costs each recipient one wake-up and one write, not N.
 //!
-//! Flow control. When a member's outbox is full the hub looks at its writer: if it has written
-//! nothing for [`STALL`] while holding data, the member is too slow and is dropped at once. If
-//! it is still writing (a reader that is merely behind a flood), the hub stops taking requests
-//! until that writer catches up or stalls; the flood then backs up into the bounded request
-//! channel and from there into the sender's own TCP window. So a non-reader is dropped within
-//! [`STALL`], an active reader is never dropped, and no buffer grows past its bound.
+//! Flow control. A member with more than `high` packets in flight is *behind*; while any
+//! member is behind, senders wait at the chat's gate before each message (see
+//! [`Member::say`](super::Member::say)), so a flood backs up into the flooder's own TCP window
+//! instead of into memory. The hub itself goes on taking requests (joins, leaves, nicknames).
+//! A behind member whose writer has written nothing for [`STALL`] is dropped as too slow, and so
+//! is any member that would pass `hard` packets in flight; a member whose writer is gone (reset,
+//! broken pipe) is removed at once. So a client that reads is not dropped, a client that does
+//! not read is dropped within [`STALL`] of falling behind, and every outbox stays under `hard`.
 
-use super::outbox::{Chunk, Flow, OutboxSender, Outboxes};
-use super::protocol::{Codec, Delivery, MemberId, Request};
-use crossbeam_channel::{Receiver, TrySendError};
+use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
+use super::outbox::{Flow, HandOver, Marks, OutboxSender};
+use super::rules::{self, LOBBY};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The room everyone starts in; it exists even when empty.
-pub const LOBBY: &str = "lobby";
+/// A member's id, issued by the chat.
+pub type MemberId = u64;
 
-/// Requests applied per burst before the hub flushes outboxes (bounds one burst's memory).
-const MAX_BURST: usize = 1024;
-/// A member whose writer holds data and has written nothing for this long is too slow.
-pub const STALL: Duration = Duration::from_secs(2);
-/// While waiting for a writer to catch up, the hub rechecks at least this often.
-const CATCH_UP_POLL: Duration = Duration::from_millis(50);
+/// Requests applied per burst before the hub hands batches over (bounds one burst's memory).
+pub const MAX_BURST: usize = 1024;
+/// A behind member whose writer has written nothing for this long is too slow.
+pub const STALL: Duration = Duration::from_millis(500);
+/// While some member is behind, the hub looks at it at least this often.
+const TICK: Duration = Duration::from_millis(50);
 
 /// Counters the hub keeps; read by the stats line.
 #[derive(Debug, Default)]
@@ -41,37 +46,132 @@ pub struct HubStats {
     pub lines_in: AtomicU64,
     /// Deliveries of those lines to members.
     pub lines_out: AtomicU64,
-    /// Members dropped because their outbox was full.
+    /// Members dropped because they did not read.
     pub slow_dropped: AtomicU64,
+}
+
+/// What sessions ask of the hub (through [`Member`](super::Member)).
+#[derive(Debug)]
+pub enum Request {
+    /// A new member, placed in [`LOBBY`] under the name `guest<id>`.
+    Join {
+        /// Its id.
+        id: MemberId,
+        /// Its wire format.
+        render: Arc<dyn Render>,
+        /// Where its deliveries go.
+        outbox: OutboxSender,
+    },
+    /// The member is gone; `last` are packets (in its own format) to send it before it goes.
+    Leave {
+        /// Who.
+        id: MemberId,
+        /// Last packets.
+        last: Vec<Packet>,
+    },
+    /// Take a nickname.
+    Rename {
+        /// Who.
+        id: MemberId,
+        /// The new name.
+        name: String,
+    },
+    /// Leave the current room for another (created on first use).
+    Move {
+        /// Who.
+        id: MemberId,
+        /// Target room.
+        room: String,
+    },
+    /// A message to everyone else in the member's room.
+    Say {
+        /// Who.
+        id: MemberId,
+        /// The message.
+        text: String,
+    },
+    /// An action (`/me`) to everyone else in the room.
+    Act {
+        /// Who.
+        id: MemberId,
+        /// The action.
+        text: String,
+    },
+    /// A private message to the member named `to`.
+    Whisper {
+        /// Who.
+        id: MemberId,
+        /// Recipient's name.
+        to: String,
+        /// The message.
+        text: String,
+    },
+    /// List rooms with member counts, to the member.
+    Rooms {
+        /// Who asks.
+        id: MemberId,
+    },
+    /// List the members of the member's room, to the member.
+    Who {
+        /// Who asks.
+        id: MemberId,
+    },
+    /// Packets the member's own transport made (help, usage errors), in order with the rest.
+    Relay {
+        /// Who.
+        id: MemberId,
+        /// The packets.
+        packets: Vec<Packet>,
+    },
+    /// Tell every member the server is shutting down, drop them all, acknowledge, and stop.
+    Shutdown {
+        /// Acknowledged once every outbox has its last batch.
+        done: Sender<()>,
+    },
 }
 
 #[derive(Debug)]
 struct Member {
     label: String,
     named: bool,
+    /// The key of its room.
     room: String,
-    codec: Codec,
+    render: Arc<dyn Render>,
     outbox: OutboxSender,
-    pending: Vec<u8>,
-    pending_lines: usize,
-    too_slow: bool,
+    pending: Vec<Packet>,
+}
+
+impl Member {
+    /// Identifies the member's wire format: members sharing a renderer share rendered packets.
+    fn format(&self) -> usize {
+        Arc::as_ptr(&self.render).cast::<()>() as usize
+    }
+}
+
+#[derive(Debug)]
+struct Room {
+    /// As first created.
+    name: String,
+    members: Vec<MemberId>,
 }
 
 /// The hub's state. Build with [`Hub::new`], then [`Hub::run`] on its own thread.
 #[derive(Debug)]
 pub struct Hub {
     members: HashMap<MemberId, Member>,
-    rooms: BTreeMap<String, Vec<MemberId>>,
-    /// Lower-cased names (nicknames and `guest<id>`) to members.
+    /// By [`rules::key`].
+    rooms: BTreeMap<String, Room>,
+    /// Nicknames and guest labels by [`rules::key`].
     names: HashMap<String, MemberId>,
+    /// Members with pending packets.
     dirty: Vec<MemberId>,
-    /// Members with pending bytes whose outbox is full but whose writer is still writing.
-    waiting: Vec<MemberId>,
-    scratch: Vec<u8>,
-    outbox_lines: usize,
+    /// Members behind, looked at every [`TICK`].
+    behind: Vec<MemberId>,
+    /// One broadcast's packets, per wire format.
+    rendered: Vec<(usize, Packet)>,
+    marks: Marks,
     stats: Arc<HubStats>,
     flow: Arc<Flow>,
-    wakeups: Receiver<()>,
 }
 
 enum Next {
@@ -80,33 +180,46 @@ enum Next {
 }
 
 impl Hub {
-    /// An empty hub whose members may each have `outbox_lines` lines waiting, and the factory
-    /// of its members' outboxes.
-    pub fn new(outbox_lines: usize, stats: Arc<HubStats>) -> (Self, Outboxes) {
+    /// An empty hub with the lobby, whose members' outboxes use `marks`, on the clock `flow`.
+    pub fn new(marks: Marks, stats: Arc<HubStats>, flow: Arc<Flow>) -> Self {
         let mut rooms = BTreeMap::new();
-        rooms.insert(LOBBY.to_string(), Vec::new());
+        rooms.insert(
+            LOBBY.to_string(),
+            Room {
+                name: LOBBY.to_string(),
+                members: Vec::new(),
+            },
+        );
         stats.rooms.store(1, Relaxed);
-        let (flow, wakeups) = Flow::new();
-        let outboxes = Outboxes::new(outbox_lines, Arc::clone(&flow));
-        let hub = Hub {
+        Hub {
             members: HashMap::new(),
             rooms,
             names: HashMap::new(),
             dirty: Vec::new(),
-            waiting: Vec::new(),
-            scratch: Vec::new(),
-            outbox_lines,
+            behind: Vec::new(),
+            rendered: Vec::new(),
+            marks,
             stats,
             flow,
-            wakeups,
-        };
-        (hub, outboxes)
+        }
     }
 
     /// Serves requests until a `Shutdown` or until every sender is gone.
     pub fn run(mut self, requests: &Receiver<Request>) {
-        while let Ok(first) = requests.recv() {
-            let mut next = Some(first);
+        loop {
+            let first = if self.behind.is_empty() {
+                match requests.recv() {
+                    Ok(r) => Some(r),
+                    Err(_) => return,
+                }
+            } else {
+                match requests.recv_timeout(TICK) {
+                    Ok(r) => Some(r),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut next = first;
             let mut applied = 0;
             while let Some(request) = next {
                 if let Next::Stop = self.apply(request) {
@@ -120,65 +233,70 @@ impl Hub {
                 };
             }
             self.flush();
+            self.check_behind();
         }
     }
 
+    /// Applies one request (also the entry point of the socket-free tests).
     fn apply(&mut self, request: Request) -> Next {
         match request {
-            Request::Join { id, codec, outbox } => self.join(id, codec, outbox),
-            Request::Leave { id, farewell } => {
-                if let Some(line) = &farewell {
-                    self.tell(id, line);
-                }
-                self.remove(id, "");
+            Request::Join { id, render, outbox } => self.join(id, render, outbox),
+            Request::Leave { id, last } => {
+                self.queue(id, last);
+                self.remove(id, Departure::Left);
             }
-            Request::Rename { id, name } => self.rename(id, name),
-            Request::Move { id, room } => self.move_to(id, room),
+            Request::Rename { id, name } => self.rename(id, &name),
+            Request::Move { id, room } => self.move_to(id, &room),
             Request::Say { id, text } => self.say(id, &text, false),
             Request::Act { id, text } => self.say(id, &text, true),
             Request::Whisper { id, to, text } => self.whisper(id, &to, &text),
             Request::Rooms { id } => {
-                let list: Vec<String> = self
+                let list: Vec<(&str, usize)> = self
                     .rooms
-                    .iter()
-                    .map(|(name, m)| format!("{name} ({})", m.len()))
+                    .values()
+                    .map(|r| (r.name.as_str(), r.members.len()))
                     .collect();
-                self.deliver(
-                    id,
-                    &Delivery::Notice(&format!("rooms: {}", list.join(", "))),
-                );
+                let d = Delivery::Rooms(&list);
+                if let Some(m) = self.members.get_mut(&id) {
+                    let packet = m.render.render(&d);
+                    Self::push(&mut self.dirty, id, m, packet);
+                }
             }
             Request::Who { id } => {
-                let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else {
+                let Some(key) = self.members.get(&id).map(|m| m.room.clone()) else {
                     return Next::Continue;
                 };
-                let mut labels: Vec<&str> = self
-                    .rooms
-                    .get(&room)
-                    .into_iter()
-                    .flatten()
+                let Some(room) = self.rooms.get(&key) else {
+                    return Next::Continue;
+                };
+                let mut nicks: Vec<&str> = room
+                    .members
+                    .iter()
                     .filter_map(|m| self.members.get(m).map(|m| m.label.as_str()))
                     .collect();
-                labels.sort_unstable();
-                let line = format!("in {room}: {}", labels.join(", "));
-                self.deliver(id, &Delivery::Notice(&line));
-            }
-            Request::Tell { id, lines } => {
-                for line in &lines {
-                    self.tell(id, line);
+                nicks.sort_unstable();
+                let d = Delivery::Who {
+                    room: &room.name,
+                    nicks: &nicks,
+                };
+                if let Some(m) = self.members.get(&id) {
+                    let packet = m.render.render(&d);
+                    let m = self.members.get_mut(&id).expect("just seen");
+                    Self::push(&mut self.dirty, id, m, packet);
                 }
             }
-            Request::Shutdown { farewell, done } => {
+            Request::Relay { id, packets } => self.queue(id, packets),
+            Request::Shutdown { done } => {
                 let ids: Vec<MemberId> = self.members.keys().copied().collect();
-                for id in &ids {
-                    self.deliver(*id, &Delivery::Notice(&farewell));
+                for id in ids {
+                    self.deliver(id, &Delivery::ShuttingDown);
                 }
-                // No catch-up wait here: a member whose outbox is full misses the farewell.
-                self.hand_over_dirty();
-                // Dropping the members drops their outbox senders: each writer drains what it
-                // has and exits.
+                self.flush();
+                // Dropping the members drops their outboxes' hub ends: each writer writes what
+                // it has and exits.
                 self.members.clear();
                 self.stats.members.store(0, Relaxed);
+                self.flow.stop();
                 let _ = done.send(());
                 return Next::Stop;
             }
@@ -186,143 +304,186 @@ impl Hub {
         Next::Continue
     }
 
-    fn join(&mut self, id: MemberId, codec: Codec, outbox: OutboxSender) {
-        let label = format!("guest{id}");
-        self.names.insert(label.clone(), id);
+    fn join(&mut self, id: MemberId, render: Arc<dyn Render>, outbox: OutboxSender) {
+        let label = rules::guest_label(id);
+        self.names.insert(rules::key(&label), id);
         self.members.insert(
             id,
             Member {
                 label: label.clone(),
                 named: false,
                 room: LOBBY.to_string(),
-                codec,
+                render,
                 outbox,
                 pending: Vec::new(),
-                pending_lines: 0,
-                too_slow: false,
             },
         );
-        let lobby = self.rooms.entry(LOBBY.to_string()).or_default();
-        lobby.push(id);
-        let here = lobby.len();
+        let here = self.enter(id, LOBBY, LOBBY);
         self.stats.members.fetch_add(1, Relaxed);
-        let welcome =
-            format!("welcome, you are {label} in {LOBBY} ({here} here); /help lists commands");
-        self.deliver(id, &Delivery::Notice(&welcome));
-        let joined = format!("{label} joined {LOBBY}");
-        self.broadcast(LOBBY, Some(id), &Delivery::Notice(&joined));
+        let welcome = Delivery::Welcome {
+            nick: &label,
+            room: LOBBY,
+            here,
+        };
+        self.deliver(id, &welcome);
+        let joined = Delivery::Joined {
+            room: LOBBY,
+            nick: &label,
+        };
+        self.broadcast(LOBBY, Some(id), &joined);
     }
 
-    /// Removes a member: its last pending bytes go out, its room hears that it left.
-    fn remove(&mut self, id: MemberId, why: &str) {
+    /// Removes a member: its pending packets go out (unless it is too slow), its room hears
+    /// that it left, and it no longer holds the gate.
+    fn remove(&mut self, id: MemberId, why: Departure) {
         let Some(mut m) = self.members.remove(&id) else {
             return;
         };
         self.stats.members.fetch_sub(1, Relaxed);
-        if !m.too_slow && m.pending_lines > 0 {
-            let chunk = Chunk {
-                bytes: std::mem::take(&mut m.pending),
-                lines: m.pending_lines,
-            };
-            let _ = m.outbox.chunks.try_send(chunk);
+        if why == Departure::Left && !m.pending.is_empty() {
+            let last = std::mem::take(&mut m.pending);
+            let _ = m.outbox.hand_over(last, &self.flow, self.marks);
         }
-        self.names.remove(&m.label.to_ascii_lowercase());
-        self.leave_room(id, &m.room);
-        let left = format!("{} left {}{why}", m.label, m.room);
-        self.broadcast(&m.room, None, &Delivery::Notice(&left));
+        m.outbox.release(&self.flow);
+        self.names.remove(&rules::key(&m.label));
+        let room = self.exit(id, &m.room);
+        let left = Delivery::Left {
+            room: &room,
+            nick: &m.label,
+            why,
+        };
+        self.broadcast(&m.room, None, &left);
     }
 
-    fn leave_room(&mut self, id: MemberId, room: &str) {
-        if let Some(members) = self.rooms.get_mut(room) {
-            if let Some(pos) = members.iter().position(|&m| m == id) {
-                members.swap_remove(pos);
-            }
-            if members.is_empty() && room != LOBBY {
-                self.rooms.remove(room);
-            }
+    /// Puts a member in the room `key` (created as `name` if missing); returns how many are
+    /// there now.
+    fn enter(&mut self, id: MemberId, key: &str, name: &str) -> usize {
+        let room = self.rooms.entry(key.to_string()).or_insert_with(|| Room {
+            name: name.to_string(),
+            members: Vec::new(),
+        });
+        room.members.push(id);
+        let here = room.members.len();
+        self.stats.rooms.store(self.rooms.len(), Relaxed);
+        here
+    }
+
+    /// Takes a member out of the room `key` (removing the room if it empties, the lobby aside);
+    /// returns the room's name.
+    fn exit(&mut self, id: MemberId, key: &str) -> String {
+        let Some(room) = self.rooms.get_mut(key) else {
+            return key.to_string();
+        };
+        if let Some(pos) = room.members.iter().position(|&m| m == id) {
+            room.members.swap_remove(pos);
+        }
+        let name = room.name.clone();
+        if room.members.is_empty() && key != LOBBY {
+            self.rooms.remove(key);
         }
         self.stats.rooms.store(self.rooms.len(), Relaxed);
+        name
     }
 
-    fn rename(&mut self, id: MemberId, name: String) {
+    fn rename(&mut self, id: MemberId, name: &str) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
-        let key = name.to_ascii_lowercase();
-        let error = match self.names.get(&key) {
-            Some(&owner) if owner == id => Some(format!("you are already {}", m.label)),
-            Some(_) => Some(format!("nickname {name} is taken")),
-            None if is_guest_label(&key) => Some(format!("nickname {name} is reserved")),
-            None => None,
+        let key = rules::key(name);
+        let refusal = if !rules::is_valid_name(name) {
+            Some(Refusal::InvalidName(name))
+        } else {
+            match self.names.get(&key) {
+                Some(&owner) if owner == id => Some(Refusal::AlreadyNamed(&m.label)),
+                Some(_) => Some(Refusal::NickTaken(name)),
+                None if rules::is_reserved(name) => Some(Refusal::NickReserved(name)),
+                None => None,
+            }
         };
-        if let Some(e) = error {
-            self.deliver(id, &Delivery::Error(&e));
+        if let Some(r) = refusal {
+            let packet = m.render.render(&Delivery::Refused(r));
+            self.push_to(id, packet);
             return;
         }
         let m = self.members.get_mut(&id).expect("checked above");
-        let old = std::mem::replace(&mut m.label, name.clone());
+        let old = std::mem::replace(&mut m.label, name.to_string());
         m.named = true;
-        let room = m.room.clone();
-        self.names.remove(&old.to_ascii_lowercase());
+        let room_key = m.room.clone();
+        self.names.remove(&rules::key(&old));
         self.names.insert(key, id);
-        self.deliver(id, &Delivery::Notice(&format!("you are now {name}")));
-        let notice = format!("{old} is now {name}");
-        self.broadcast(&room, Some(id), &Delivery::Notice(&notice));
+        self.deliver(id, &Delivery::Named { nick: name });
+        let room = self.room_name(&room_key);
+        let renamed = Delivery::Renamed {
+            room: &room,
+            from: &old,
+            to: name,
+        };
+        self.broadcast(&room_key, Some(id), &renamed);
     }
 
-    fn move_to(&mut self, id: MemberId, room: String) {
+    fn move_to(&mut self, id: MemberId, wanted: &str) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
-        // Room names are case-insensitive; a room keeps the spelling it was created with.
-        let room = self
-            .rooms
-            .keys()
-            .find(|name| name.eq_ignore_ascii_case(&room))
-            .cloned()
-            .unwrap_or(room);
-        if m.room == room {
-            self.deliver(id, &Delivery::Error(&format!("you are already in {room}")));
+        if !rules::is_valid_name(wanted) {
+            let packet = m
+                .render
+                .render(&Delivery::Refused(Refusal::InvalidName(wanted)));
+            self.push_to(id, packet);
             return;
         }
-        let (label, old) = (m.label.clone(), m.room.clone());
-        self.leave_room(id, &old);
-        self.broadcast(
-            &old,
-            None,
-            &Delivery::Notice(&format!("{label} left {old}")),
-        );
-        let members = self.rooms.entry(room.clone()).or_default();
-        members.push(id);
-        let here = members.len();
-        self.stats.rooms.store(self.rooms.len(), Relaxed);
-        if let Some(m) = self.members.get_mut(&id) {
-            m.room = room.clone();
+        let key = rules::key(wanted);
+        if m.room == key {
+            let room = self.room_name(&key);
+            let packet = m
+                .render
+                .render(&Delivery::Refused(Refusal::AlreadyInRoom(&room)));
+            self.push_to(id, packet);
+            return;
         }
-        self.deliver(
-            id,
-            &Delivery::Notice(&format!("you joined {room} ({here} here)")),
-        );
-        let joined = format!("{label} joined {room}");
-        self.broadcast(&room, Some(id), &Delivery::Notice(&joined));
+        let (label, old_key) = (m.label.clone(), m.room.clone());
+        let old = self.exit(id, &old_key);
+        let left = Delivery::Left {
+            room: &old,
+            nick: &label,
+            why: Departure::Left,
+        };
+        self.broadcast(&old_key, None, &left);
+        let here = self.enter(id, &key, wanted);
+        if let Some(m) = self.members.get_mut(&id) {
+            m.room = key.clone();
+        }
+        let room = self.room_name(&key);
+        self.deliver(id, &Delivery::RoomJoined { room: &room, here });
+        let joined = Delivery::Joined {
+            room: &room,
+            nick: &label,
+        };
+        self.broadcast(&key, Some(id), &joined);
     }
 
     fn say(&mut self, id: MemberId, text: &str, action: bool) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
-        let room = m.room.clone();
-        let label = m.label.clone();
+        let (key, from, named) = (m.room.clone(), m.label.clone(), m.named);
+        let room = self.room_name(&key);
         let d = if action {
-            Delivery::Action { from: &label, text }
+            Delivery::Action {
+                room: &room,
+                from: &from,
+                text,
+            }
         } else {
             Delivery::Message {
-                from: m.named.then_some(label.as_str()),
+                room: &room,
+                from: &from,
+                named,
                 text,
             }
         };
         self.stats.lines_in.fetch_add(1, Relaxed);
-        let sent = self.broadcast(&room, Some(id), &d);
+        let sent = self.broadcast(&key, Some(id), &d);
         self.stats.lines_out.fetch_add(sent as u64, Relaxed);
     }
 
@@ -330,99 +491,88 @@ impl Hub {
         let Some(from) = self.members.get(&id).map(|m| m.label.clone()) else {
             return;
         };
-        match self.names.get(&to.to_ascii_lowercase()).copied() {
-            Some(target) if target == id => self.deliver(
-                id,
-                &Delivery::Error("that is you: /msg sends to someone else"),
-            ),
+        match self.names.get(&rules::key(to)).copied() {
+            Some(target) if target == id => {
+                self.deliver(id, &Delivery::Refused(Refusal::MessageToSelf));
+            }
             Some(target) => {
                 self.stats.lines_in.fetch_add(1, Relaxed);
                 self.stats.lines_out.fetch_add(1, Relaxed);
                 self.deliver(target, &Delivery::Private { from: &from, text });
             }
-            None => self.deliver(id, &Delivery::Error(&format!("no such nickname: {to}"))),
+            None => self.deliver(id, &Delivery::Refused(Refusal::NoSuchNick(to))),
         }
     }
 
-    /// Queues `d` for everyone in `room` but `except`; returns how many it was queued for.
-    fn broadcast(&mut self, room: &str, except: Option<MemberId>, d: &Delivery<'_>) -> usize {
-        let Some(members) = self.rooms.get(room) else {
+    fn room_name(&self, key: &str) -> String {
+        self.rooms
+            .get(key)
+            .map_or_else(|| key.to_string(), |r| r.name.clone())
+    }
+
+    /// Queues `d` for everyone in the room `key` but `except`, rendered once per wire format;
+    /// returns how many it was queued for.
+    fn broadcast(&mut self, key: &str, except: Option<MemberId>, d: &Delivery<'_>) -> usize {
+        let Some(room) = self.rooms.get(key) else {
             return 0;
         };
-        // Encode once per codec, not once per member: a room usually shares one.
-        let mut encoded_as: Option<Codec> = None;
+        self.rendered.clear();
         let mut count = 0;
-        for &id in members {
+        for &id in &room.members {
             if Some(id) == except {
                 continue;
             }
             let Some(m) = self.members.get_mut(&id) else {
                 continue;
             };
-            if encoded_as != Some(m.codec) {
-                self.scratch.clear();
-                m.codec.encode(d, &mut self.scratch);
-                encoded_as = Some(m.codec);
-            }
-            if append(m, &self.scratch) {
-                self.dirty.push(id);
-            }
+            let format = m.format();
+            let packet = match self.rendered.iter().find(|(f, _)| *f == format) {
+                Some((_, p)) => Arc::clone(p),
+                None => {
+                    let p = m.render.render(d);
+                    self.rendered.push((format, Arc::clone(&p)));
+                    p
+                }
+            };
+            Self::push(&mut self.dirty, id, m, packet);
             count += 1;
         }
+        self.rendered.clear();
         count
     }
 
-    /// Queues a notice (`Ok`) or an error (`Err`) for one member.
-    fn tell(&mut self, id: MemberId, line: &Result<String, String>) {
-        match line {
-            Ok(notice) => self.deliver(id, &Delivery::Notice(notice)),
-            Err(error) => self.deliver(id, &Delivery::Error(error)),
-        }
-    }
-
-    /// Queues `d` for one member.
+    /// Queues `d` for one member, in its format.
     fn deliver(&mut self, id: MemberId, d: &Delivery<'_>) {
-        let Some(m) = self.members.get_mut(&id) else {
-            return;
-        };
-        self.scratch.clear();
-        m.codec.encode(d, &mut self.scratch);
-        if append(m, &self.scratch) {
-            self.dirty.push(id);
+        if let Some(m) = self.members.get_mut(&id) {
+            let packet = m.render.render(d);
+            Self::push(&mut self.dirty, id, m, packet);
         }
     }
 
-    /// Hands every member with pending deliveries one chunk, drops the stalled ones, and waits
-    /// (taking no new requests) while a member that is still writing catches up, but never
-    /// longer than [`STALL`] in all: a member still behind at that deadline is dropped as too
-    /// slow. A member whose writer is gone is removed at once.
+    fn push_to(&mut self, id: MemberId, packet: Packet) {
+        if let Some(m) = self.members.get_mut(&id) {
+            Self::push(&mut self.dirty, id, m, packet);
+        }
+    }
+
+    fn queue(&mut self, id: MemberId, packets: Vec<Packet>) {
+        for p in packets {
+            self.push_to(id, p);
+        }
+    }
+
+    /// Adds a packet to a member's pending batch. Pending packets are bounded by one burst:
+    /// they are handed over at the end of every burst.
+    fn push(dirty: &mut Vec<MemberId>, id: MemberId, m: &mut Member, packet: Packet) {
+        if m.pending.is_empty() {
+            dirty.push(id);
+        }
+        m.pending.push(packet);
+    }
+
+    /// Hands every member with pending packets one batch. Never waits.
     fn flush(&mut self) {
-        self.hand_over_dirty();
-        let deadline = self.flow.now_ms() + STALL.as_millis() as u64;
-        while !self.waiting.is_empty() {
-            self.flow.hub_waiting.store(true, SeqCst);
-            // Recheck after raising the flag, so a writer's progress cannot slip between.
-            for id in std::mem::take(&mut self.waiting) {
-                self.hand_over(id);
-            }
-            if !self.waiting.is_empty() {
-                let left = deadline.saturating_sub(self.flow.now_ms());
-                if left == 0 {
-                    for id in std::mem::take(&mut self.waiting) {
-                        self.drop_slow(id);
-                    }
-                } else {
-                    let poll = CATCH_UP_POLL.min(Duration::from_millis(left));
-                    let _ = self.wakeups.recv_timeout(poll);
-                }
-            }
-            self.flow.hub_waiting.store(false, SeqCst);
-            self.hand_over_dirty();
-        }
-    }
-
-    fn hand_over_dirty(&mut self) {
-        // Dropping a member notifies its room, which can dirty others: loop until quiet.
+        // Removing a member notifies its room, which can dirty others: loop until quiet.
         while !self.dirty.is_empty() {
             for id in std::mem::take(&mut self.dirty) {
                 self.hand_over(id);
@@ -430,85 +580,52 @@ impl Hub {
         }
     }
 
-    /// Moves a member's pending bytes into its outbox if there is room; otherwise drops it if
-    /// its writer has stalled, or leaves it waiting. A member whose writer is gone is removed.
     fn hand_over(&mut self, id: MemberId) {
         let Some(m) = self.members.get_mut(&id) else {
             return;
         };
-        if m.outbox.gone.load(SeqCst) {
-            // Its writer failed (reset, broken pipe) and exited: nothing will drain this outbox.
-            self.remove(id, "");
+        if m.pending.is_empty() {
             return;
         }
-        if m.pending_lines == 0 {
-            return;
-        }
-        if m.outbox.queued.load(SeqCst) < self.outbox_lines {
-            let chunk = Chunk {
-                bytes: std::mem::take(&mut m.pending),
-                lines: std::mem::take(&mut m.pending_lines),
-            };
-            let lines = chunk.lines;
-            let was_idle = m.outbox.queued.fetch_add(lines, SeqCst) == 0;
-            match m.outbox.chunks.try_send(chunk) {
-                Ok(()) => {
-                    if was_idle {
-                        // The stall clock starts when the writer has something to write: time
-                        // it spent idle with an empty queue is not its fault.
-                        m.outbox.progress.store(self.flow.now_ms(), SeqCst);
-                    }
-                    return;
-                }
-                Err(TrySendError::Full(chunk)) => {
-                    m.outbox.queued.fetch_sub(lines, SeqCst);
-                    m.pending = chunk.bytes;
-                    m.pending_lines = chunk.lines;
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    self.remove(id, "");
-                    return;
-                }
-            }
-        }
-        let idle_ms = self
-            .flow
-            .now_ms()
-            .saturating_sub(m.outbox.progress.load(Relaxed));
-        if Duration::from_millis(idle_ms) >= STALL {
-            self.drop_slow(id);
-        } else if !self.waiting.contains(&id) {
-            self.waiting.push(id);
+        let batch = std::mem::take(&mut m.pending);
+        match m.outbox.hand_over(batch, &self.flow, self.marks) {
+            HandOver::Sent => {}
+            HandOver::Behind => self.behind.push(id),
+            HandOver::Overflow => self.drop_slow(id),
+            HandOver::Gone => self.remove(id, Departure::Left),
         }
     }
 
-    /// Drops a member whose writer cannot keep up; its writer tells the client why.
+    /// Looks at every member that is behind: caught up, gone, or stalled past [`STALL`].
+    fn check_behind(&mut self) {
+        if self.behind.is_empty() {
+            return;
+        }
+        for id in std::mem::take(&mut self.behind) {
+            let Some(m) = self.members.get(&id) else {
+                continue;
+            };
+            if m.outbox.is_gone() {
+                self.remove(id, Departure::Left);
+            } else if !m.outbox.is_behind() {
+                // Caught up: the writer took it off the gate.
+            } else if Duration::from_millis(m.outbox.idle_ms(&self.flow)) >= STALL {
+                self.drop_slow(id);
+            } else {
+                self.behind.push(id);
+            }
+        }
+        self.flush();
+    }
+
+    /// Drops a member that does not read; its writer tells the client why and closes.
     fn drop_slow(&mut self, id: MemberId) {
         let Some(m) = self.members.get_mut(&id) else {
             return;
         };
-        m.too_slow = true;
-        m.outbox.kicked.store(true, SeqCst);
+        m.pending.clear();
+        m.outbox.kick(&self.flow);
         self.stats.slow_dropped.fetch_add(1, Relaxed);
-        self.remove(id, " (too slow)");
+        self.remove(id, Departure::TooSlow);
     }
-}
-
-/// Adds one encoded delivery to a member's pending bytes; true if the member just became dirty.
-/// Pending bytes are bounded by one burst: they are handed over, or the hub waits, every burst.
-fn append(m: &mut Member, bytes: &[u8]) -> bool {
-    if m.too_slow {
-        return false;
-    }
-    let was_clean = m.pending_lines == 0;
-    m.pending.extend_from_slice(bytes);
-    m.pending_lines += 1;
-    was_clean
-}
-
-/// True for `guest` followed by digits: the names members have before `/nick`.
-fn is_guest_label(lower: &str) -> bool {
-    lower
-        .strip_prefix("guest")
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -1,28 +1,32 @@
-//! The chat service: the seed's `nc` chat with nicknames and rooms, on a hub thread that no slow
-//! client can stall.
+//! The chat service: rooms and nicknames on a hub thread that no slow client can stall, shared
+//! by every transport (members join through [`Chat::join`] with their own wire format), and the
+//! seed's `nc` chat as its first transport.
 
 pub mod command;
+pub mod delivery;
 pub mod hub;
-pub mod lines;
+mod member;
 pub mod outbox;
-pub mod protocol;
+pub mod rules;
 mod session;
 pub mod text;
+pub mod writer;
 
 use crate::server::{Connection, Metric};
 use crossbeam_channel::{Receiver, Sender};
-use hub::{Hub, HubStats};
-use outbox::Outboxes;
-use protocol::Request;
+pub use delivery::{Delivery, Departure, Packet, Refusal, Render};
+use hub::{Hub, HubStats, Request};
+pub use member::{ChatClosed, Member};
+use outbox::{Flow, Marks, Outbox};
 use std::io;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Requests that may wait for the hub; a reader that finds the channel full waits, which slows
 /// only its own client (TCP backpressure), never the hub.
-const HUB_QUEUE: usize = 8192;
+const HUB_QUEUE: usize = 1024;
 
 /// Settings of the chat service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +46,18 @@ impl Default for ChatConfig {
     }
 }
 
-/// A running chat: the hub thread and what sessions need to reach it.
+/// A running chat: the hub thread and what members need to reach it.
 #[derive(Debug)]
 pub struct Chat {
     config: ChatConfig,
     requests: Sender<Request>,
-    outboxes: Outboxes,
+    flow: Arc<Flow>,
+    marks: Marks,
     stats: Arc<HubStats>,
-    /// Each writer thread holds a clone; shutdown drops this one and waits for disconnection.
+    next_id: AtomicU64,
+    /// The `nc` wire format, shared by every `nc` member.
+    text: Arc<dyn Render>,
+    /// Each outbox holds a clone; shutdown drops this one and waits for disconnection.
     writers_alive: Mutex<Option<Sender<()>>>,
     writers_done: Receiver<()>,
 }
@@ -59,7 +67,9 @@ impl Chat {
     pub fn start(config: ChatConfig) -> io::Result<Arc<Chat>> {
         let (requests, inbox) = crossbeam_channel::bounded(HUB_QUEUE);
         let stats = Arc::new(HubStats::default());
-        let (hub, outboxes) = Hub::new(config.outbox_lines, Arc::clone(&stats));
+        let flow = Flow::new();
+        let marks = Marks::for_outbox(config.outbox_lines);
+        let hub = Hub::new(marks, Arc::clone(&stats), Arc::clone(&flow));
         thread::Builder::new()
             .name("chat-hub".into())
             .spawn(move || hub.run(&inbox))?;
@@ -67,27 +77,46 @@ impl Chat {
         Ok(Arc::new(Chat {
             config,
             requests,
-            outboxes,
+            flow,
+            marks,
             stats,
+            next_id: AtomicU64::new(1),
+            text: Arc::new(text::Text),
             writers_alive: Mutex::new(Some(alive)),
             writers_done: done,
         }))
     }
 
-    /// The connection handler: runs one client until it leaves.
+    /// Adds a member whose deliveries are rendered by `render`: it starts in the lobby under a
+    /// guest label, and receives through the returned [`Outbox`] (run a
+    /// [`writer`](writer::run) on it). Fails once the chat is stopping.
+    pub fn join(&self, render: Arc<dyn Render>) -> Result<(Member, Outbox), ChatClosed> {
+        let alive = self
+            .writers_alive
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(ChatClosed)?;
+        let id = self.next_id.fetch_add(1, Relaxed);
+        let (sender, outbox) = outbox::outbox(&self.flow, self.marks, alive);
+        self.requests
+            .send(Request::Join {
+                id,
+                render,
+                outbox: sender,
+            })
+            .map_err(|_| ChatClosed)?;
+        let member = Member::new(id, self.requests.clone(), Arc::clone(&self.flow));
+        Ok((member, outbox))
+    }
+
+    /// The connection handler of the `nc` chat: runs one client until it leaves.
     pub fn serve(&self, conn: &mut Connection) -> io::Result<()> {
         session::serve(self, conn)
     }
 
-    fn writer_token(&self) -> Option<Sender<()>> {
-        self.writers_alive
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Tells every client `* server shutting down`, and waits (at most `timeout`) until each
-    /// writer has put that line on the wire, so the server can then close the sockets.
+    /// Tells every client the server is shutting down, and waits (at most `timeout`) until
+    /// each writer has put that on the wire, so the server can then close the sockets.
     pub fn shutdown(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         self.writers_alive
@@ -95,16 +124,13 @@ impl Chat {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        let asked = self.requests.send_deadline(
-            Request::Shutdown {
-                farewell: "server shutting down".into(),
-                done: done_tx,
-            },
-            deadline,
-        );
+        let asked = self
+            .requests
+            .send_deadline(Request::Shutdown { done: done_tx }, deadline);
         if asked.is_ok() {
             let _ = done_rx.recv_deadline(deadline);
         }
+        self.flow.stop();
         let _ = self.writers_done.recv_deadline(deadline);
     }
 

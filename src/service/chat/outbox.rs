@@ -1,159 +1,313 @@
-//! A member's outbox: the bounded queue of byte chunks between the hub and the member's writer
-//! thread, the count of lines waiting in it, and the clock that tells a stalled writer from one
-//! that is merely behind.
+//! A member's outbox: the queue of packet batches from the hub to the member's writer thread,
+//! the count of packets in flight, the writer's progress clock, and the chat-wide gate that
+//! holds senders back while some member is behind. The policy is the hub's (see its docs);
+//! this module keeps the counters and the hand-over rule.
 
+use super::delivery::Packet;
 use crossbeam_channel::{Receiver, Sender};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Chunks (bursts) that may wait in one outbox; the writer takes them all at once.
-const OUTBOX_CHUNKS: usize = 16;
+/// Packets handed to a writer in one go: everything one burst of the hub produced for it.
+pub type Batch = Vec<Packet>;
 
-/// Bytes for one member, and how many deliveries (lines) they hold.
-#[derive(Debug, Default)]
-pub struct Chunk {
-    /// Encoded deliveries.
-    pub bytes: Vec<u8>,
-    /// Number of deliveries in `bytes`.
-    pub lines: usize,
+/// While senders wait at the gate they recheck at least this often.
+const GATE_POLL: Duration = Duration::from_millis(50);
+
+/// How many packets may be in flight to one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    /// Past this the member is behind: senders wait at the gate until it is back under half.
+    pub high: usize,
+    /// Past this the member is dropped as too slow, whatever its writer is doing.
+    pub hard: usize,
 }
 
-/// The writer's side of a member's outbox.
+impl Marks {
+    /// The marks for an outbox of `lines` packets: behind past `lines`, dropped past four times.
+    pub fn for_outbox(lines: usize) -> Marks {
+        let high = lines.max(1);
+        Marks {
+            high,
+            hard: high.saturating_mul(4),
+        }
+    }
+}
+
+/// The counters an outbox's two ends share.
+#[derive(Debug)]
+struct Shared {
+    /// Packets handed over and not yet written.
+    queued: AtomicUsize,
+    /// The flow clock when the writer last made progress (or was handed work while idle).
+    progress: AtomicU64,
+    /// Set when the hub dropped the member as too slow.
+    kicked: AtomicBool,
+    /// Set when the writer's end is dropped: nothing handed over will be written any more.
+    gone: AtomicBool,
+    /// Set while the member counts in [`Flow`]'s congestion.
+    behind: AtomicBool,
+}
+
+/// Shared by the hub, every writer and every sender: the clock and the gate.
+#[derive(Debug)]
+pub struct Flow {
+    epoch: Instant,
+    /// Members now behind.
+    congested: AtomicUsize,
+    stopping: AtomicBool,
+    gate: Mutex<()>,
+    opened: Condvar,
+}
+
+impl Flow {
+    /// A new clock with an open gate.
+    pub fn new() -> Arc<Flow> {
+        Arc::new(Flow {
+            epoch: Instant::now(),
+            congested: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            gate: Mutex::new(()),
+            opened: Condvar::new(),
+        })
+    }
+
+    /// Milliseconds since the clock started.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Members behind now.
+    pub fn congested(&self) -> usize {
+        self.congested.load(SeqCst)
+    }
+
+    /// Waits while some member is behind, at most `max`; returns at once when none is. This is
+    /// the only wait a sender makes, and it slows only the sender's own connection.
+    pub fn wait_clear(&self, max: Duration) {
+        if self.congested.load(SeqCst) == 0 {
+            return;
+        }
+        let deadline = Instant::now() + max;
+        let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        while self.congested.load(SeqCst) > 0 && !self.stopping.load(SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            guard = self
+                .opened
+                .wait_timeout(guard, left.min(GATE_POLL))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Opens the gate for good: the chat is stopping.
+    pub fn stop(&self) {
+        self.stopping.store(true, SeqCst);
+        let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        self.opened.notify_all();
+    }
+
+    /// Counts the member as behind; true if it was not already.
+    fn set_behind(&self, s: &Shared) -> bool {
+        let newly = !s.behind.swap(true, SeqCst);
+        if newly {
+            self.congested.fetch_add(1, SeqCst);
+        }
+        newly
+    }
+
+    /// Stops counting the member as behind, and opens the gate if it was the last.
+    fn clear_behind(&self, s: &Shared) {
+        if s.behind.swap(false, SeqCst) && self.congested.fetch_sub(1, SeqCst) == 1 {
+            let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.opened.notify_all();
+        }
+    }
+}
+
+/// What became of a batch the hub handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOver {
+    /// Queued.
+    Sent,
+    /// Queued, and the member has just fallen behind.
+    Behind,
+    /// Not queued: it would pass the hard mark.
+    Overflow,
+    /// Not queued: the writer is gone.
+    Gone,
+}
+
+/// The hub's end of a member's outbox.
+#[derive(Debug)]
+pub struct OutboxSender {
+    batches: Sender<Batch>,
+    shared: Arc<Shared>,
+}
+
+impl OutboxSender {
+    /// Queues `batch` unless that would pass `marks.hard` or the writer is gone. Never blocks.
+    pub fn hand_over(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
+        let s = &self.shared;
+        if s.gone.load(SeqCst) {
+            return HandOver::Gone;
+        }
+        let n = batch.len();
+        if s.queued.load(SeqCst) + n > marks.hard {
+            return HandOver::Overflow;
+        }
+        let before = s.queued.fetch_add(n, SeqCst);
+        if before == 0 {
+            // The stall clock runs only while the writer has something to write.
+            s.progress.store(flow.now_ms(), SeqCst);
+        }
+        if self.batches.send(batch).is_err() {
+            s.queued.fetch_sub(n, SeqCst);
+            return HandOver::Gone;
+        }
+        if before + n > marks.high && flow.set_behind(s) {
+            return HandOver::Behind;
+        }
+        HandOver::Sent
+    }
+
+    /// True while the member counts as behind.
+    pub fn is_behind(&self) -> bool {
+        self.shared.behind.load(SeqCst)
+    }
+
+    /// True once the writer's end is dropped.
+    pub fn is_gone(&self) -> bool {
+        self.shared.gone.load(SeqCst)
+    }
+
+    /// Milliseconds on the flow clock since the writer last made progress.
+    pub fn idle_ms(&self, flow: &Flow) -> u64 {
+        flow.now_ms()
+            .saturating_sub(self.shared.progress.load(SeqCst))
+    }
+
+    /// Marks the member dropped as too slow (its writer says so and closes) and no longer
+    /// behind, so the gate does not wait for it.
+    pub fn kick(&self, flow: &Flow) {
+        self.shared.kicked.store(true, SeqCst);
+        flow.clear_behind(&self.shared);
+    }
+
+    /// The member is leaving: it no longer holds the gate.
+    pub fn release(&self, flow: &Flow) {
+        flow.clear_behind(&self.shared);
+    }
+}
+
+/// The writer's end of a member's outbox.
 #[derive(Debug)]
 pub struct Outbox {
-    /// Chunks to write, in order; disconnected once the hub has dropped the member.
-    pub chunks: Receiver<Chunk>,
-    /// Lines handed over but not yet written; the writer subtracts what it wrote.
-    pub queued: Arc<AtomicUsize>,
-    /// Set when the hub dropped the member for being too slow.
-    pub kicked: Arc<AtomicBool>,
-    progress: Arc<AtomicU64>,
-    gone: Arc<AtomicBool>,
+    batches: Receiver<Batch>,
+    shared: Arc<Shared>,
     flow: Arc<Flow>,
-}
-
-impl Drop for Outbox {
-    /// The writer is gone (done, failed or dropped): tell the hub, so it never waits for it.
-    fn drop(&mut self) {
-        self.gone.store(true, SeqCst);
-        let _ = self.flow.wake.try_send(());
-    }
+    low: usize,
+    /// Held while the writer runs; the chat's shutdown waits for every one to be dropped.
+    _alive: Sender<()>,
 }
 
 impl Outbox {
-    /// A handle that tells how long ago this outbox's writer last took or wrote anything.
-    pub fn activity(&self) -> Activity {
-        Activity {
-            progress: Arc::clone(&self.progress),
-            flow: Arc::clone(&self.flow),
+    /// Batches to write, in order; disconnected once the hub has dropped the member.
+    pub fn batches(&self) -> &Receiver<Batch> {
+        &self.batches
+    }
+
+    /// Appends every batch already waiting to `batch`, so one write carries them all.
+    pub fn take_waiting(&self, batch: &mut Batch) {
+        while let Ok(more) = self.batches.try_recv() {
+            batch.extend(more);
+        }
+        self.progressed();
+    }
+
+    /// The writer wrote (or gave up on) `packets` packets.
+    pub fn written(&self, packets: usize) {
+        let left = self.shared.queued.fetch_sub(packets, SeqCst) - packets;
+        self.progressed();
+        if left <= self.low && self.shared.behind.load(SeqCst) {
+            self.flow.clear_behind(&self.shared);
         }
     }
 
-    /// The writer calls this whenever it takes a chunk or writes bytes: it proves the member is
-    /// alive, and wakes the hub if the hub is waiting for a writer to catch up.
+    /// The writer moved bytes: the member is alive.
     pub fn progressed(&self) {
-        self.progress.store(self.flow.now_ms(), Relaxed);
-        if self.flow.hub_waiting.load(SeqCst) {
-            let _ = self.flow.wake.try_send(());
+        self.shared.progress.store(self.flow.now_ms(), SeqCst);
+    }
+
+    /// True once the hub has dropped the member as too slow.
+    pub fn is_kicked(&self) -> bool {
+        self.shared.kicked.load(SeqCst)
+    }
+
+    /// A handle that tells how long ago this outbox's writer last took or wrote anything.
+    pub fn activity(&self) -> Activity {
+        Activity {
+            shared: Arc::clone(&self.shared),
+            flow: Arc::clone(&self.flow),
         }
+    }
+}
+
+impl Drop for Outbox {
+    /// The writer is gone (done, failed or dropped): the hub removes the member when it next
+    /// looks, and the gate no longer waits for it.
+    fn drop(&mut self) {
+        self.shared.gone.store(true, SeqCst);
+        self.flow.clear_behind(&self.shared);
     }
 }
 
 /// When a member last received anything (see [`Outbox::activity`]).
 #[derive(Debug, Clone)]
 pub struct Activity {
-    progress: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     flow: Arc<Flow>,
 }
 
 impl Activity {
-    /// Time since the writer last took a chunk or wrote bytes.
+    /// Time since the writer last took a batch or wrote bytes.
     pub fn idle_for(&self) -> Duration {
         Duration::from_millis(
             self.flow
                 .now_ms()
-                .saturating_sub(self.progress.load(Relaxed)),
+                .saturating_sub(self.shared.progress.load(SeqCst)),
         )
     }
 }
 
-/// What the hub keeps of a member's outbox.
-#[derive(Debug)]
-pub struct OutboxSender {
-    pub(super) chunks: Sender<Chunk>,
-    pub(super) queued: Arc<AtomicUsize>,
-    pub(super) kicked: Arc<AtomicBool>,
-    pub(super) progress: Arc<AtomicU64>,
-    /// Set when the writer's end is dropped: nothing handed over will be written any more.
-    pub(super) gone: Arc<AtomicBool>,
-}
-
-/// Shared between the hub and every writer: the clock and the catch-up wake-up.
-#[derive(Debug)]
-pub(super) struct Flow {
-    epoch: Instant,
-    pub(super) hub_waiting: AtomicBool,
-    wake: Sender<()>,
-}
-
-impl Flow {
-    /// A new clock and wake-up channel; the receiver is the hub's.
-    pub(super) fn new() -> (Arc<Flow>, Receiver<()>) {
-        let (wake, wakeups) = crossbeam_channel::bounded(1);
-        let flow = Arc::new(Flow {
-            epoch: Instant::now(),
-            hub_waiting: AtomicBool::new(false),
-            wake,
-        });
-        (flow, wakeups)
-    }
-
-    /// Milliseconds since the clock started.
-    pub(super) fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-/// Makes outboxes tied to one hub.
-#[derive(Debug, Clone)]
-pub struct Outboxes {
-    lines: usize,
-    flow: Arc<Flow>,
-}
-
-impl Outboxes {
-    /// A factory of outboxes holding at most `lines` lines, on the clock `flow`.
-    pub(super) fn new(lines: usize, flow: Arc<Flow>) -> Self {
-        Outboxes { lines, flow }
-    }
-
-    /// A new member's outbox: the hub's end and the writer's end.
-    pub fn create(&self) -> (OutboxSender, Outbox) {
-        // A bounded channel preallocates every slot, so it holds chunks (one per burst), not
-        // lines: 16 slots cost 640 bytes where 1,024 cost 40 KB per client. The line count is
-        // bounded separately by `queued`.
-        let (tx, rx) = crossbeam_channel::bounded(self.lines.clamp(1, OUTBOX_CHUNKS));
-        let queued = Arc::new(AtomicUsize::new(0));
-        let kicked = Arc::new(AtomicBool::new(false));
-        let progress = Arc::new(AtomicU64::new(self.flow.now_ms()));
-        let gone = Arc::new(AtomicBool::new(false));
-        (
-            OutboxSender {
-                chunks: tx,
-                queued: Arc::clone(&queued),
-                kicked: Arc::clone(&kicked),
-                progress: Arc::clone(&progress),
-                gone: Arc::clone(&gone),
-            },
-            Outbox {
-                chunks: rx,
-                queued,
-                kicked,
-                progress,
-                gone,
-                flow: Arc::clone(&self.flow),
-            },
-        )
-    }
+/// A new member's outbox: the hub's end and the writer's end. `alive` is held by the writer's
+/// end for as long as it exists.
+pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSender, Outbox) {
+    // Unbounded as a channel, bounded by `queued` against `marks.hard`: the hub checks before
+    // every hand-over, and a channel slot costs nothing until used.
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let shared = Arc::new(Shared {
+        queued: AtomicUsize::new(0),
+        progress: AtomicU64::new(flow.now_ms()),
+        kicked: AtomicBool::new(false),
+        gone: AtomicBool::new(false),
+        behind: AtomicBool::new(false),
+    });
+    (
+        OutboxSender {
+            batches: tx,
+            shared: Arc::clone(&shared),
+        },
+        Outbox {
+            batches: rx,
+            shared,
+            flow: Arc::clone(flow),
+            low: marks.high / 2,
+            _alive: alive,
+        },
+    )
 }

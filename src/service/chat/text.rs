@@ -1,26 +1,110 @@
 //! The chat's wire format for `nc` users: messages `-> `, notices `* `, errors `! `, one per line.
 
-use super::protocol::Delivery;
+use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
+use super::rules::MAX_NAME;
+use super::writer::Framer;
+use std::fmt::Write as _;
+
+/// The `nc` wire format: each delivery is one LF-terminated line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Text;
+
+impl Render for Text {
+    fn render(&self, d: &Delivery<'_>) -> Packet {
+        let mut out = String::new();
+        encode(d, &mut out);
+        Packet::from(out.into_bytes())
+    }
+}
+
+/// Frames a batch of `nc` lines: they are already lines, so one write carries them joined.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineFramer;
+
+impl Framer for LineFramer {
+    fn frame(&mut self, packets: &[Packet], out: &mut Vec<u8>) {
+        for p in packets {
+            out.extend_from_slice(p);
+        }
+    }
+
+    fn too_slow(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"! too slow, disconnected\n");
+    }
+}
+
+/// A notice line (`* text`), for what the `nc` session says itself.
+pub fn notice(text: &str) -> Packet {
+    Packet::from(format!("* {text}\n").into_bytes())
+}
+
+/// An error line (`! text`), for what the `nc` session says itself.
+pub fn error(text: &str) -> Packet {
+    Packet::from(format!("! {text}\n").into_bytes())
+}
 
 /// Appends `d` as one LF-terminated line.
-pub fn encode(d: &Delivery<'_>, out: &mut Vec<u8>) {
-    let mut put = |parts: &[&str]| {
-        for p in parts {
-            out.extend_from_slice(p.as_bytes());
-        }
-        out.push(b'\n');
-    };
-    match *d {
-        Delivery::Message { from: None, text } => put(&["-> ", text]),
+pub fn encode(d: &Delivery<'_>, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = match *d {
         Delivery::Message {
-            from: Some(from),
+            from,
+            named: false,
             text,
-        } => put(&["-> ", from, ": ", text]),
-        Delivery::Action { from, text } => put(&["-> * ", from, " ", text]),
-        Delivery::Private { from, text } => put(&["-> [private] ", from, ": ", text]),
-        Delivery::Notice(text) => put(&["* ", text]),
-        Delivery::Error(text) => put(&["! ", text]),
-    }
+            ..
+        } => {
+            let _ = from;
+            write!(out, "-> {text}")
+        }
+        Delivery::Message { from, text, .. } => write!(out, "-> {from}: {text}"),
+        Delivery::Action { from, text, .. } => write!(out, "-> * {from} {text}"),
+        Delivery::Private { from, text } => write!(out, "-> [private] {from}: {text}"),
+        Delivery::Welcome { nick, room, here } => write!(
+            out,
+            "* welcome, you are {nick} in {room} ({here} here); /help lists commands"
+        ),
+        Delivery::Joined { room, nick } => write!(out, "* {nick} joined {room}"),
+        Delivery::Left { room, nick, why } => write!(
+            out,
+            "* {nick} left {room}{}",
+            if why == Departure::TooSlow {
+                " (too slow)"
+            } else {
+                ""
+            }
+        ),
+        Delivery::Renamed { from, to, .. } => write!(out, "* {from} is now {to}"),
+        Delivery::Named { nick } => write!(out, "* you are now {nick}"),
+        Delivery::RoomJoined { room, here } => write!(out, "* you joined {room} ({here} here)"),
+        Delivery::Rooms(list) => {
+            out.push_str("* rooms: ");
+            for (i, (name, n)) in list.iter().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(out, "{sep}{name} ({n})");
+            }
+            Ok(())
+        }
+        Delivery::Who { room, nicks } => write!(out, "* in {room}: {}", nicks.join(", ")),
+        Delivery::Refused(r) => {
+            out.push_str("! ");
+            match r {
+                Refusal::NickTaken(n) => write!(out, "nickname {n} is taken"),
+                Refusal::NickReserved(n) => write!(out, "nickname {n} is reserved"),
+                Refusal::AlreadyNamed(n) => write!(out, "you are already {n}"),
+                Refusal::AlreadyInRoom(room) => write!(out, "you are already in {room}"),
+                Refusal::NoSuchNick(n) => write!(out, "no such nickname: {n}"),
+                Refusal::MessageToSelf => write!(out, "that is you: /msg sends to someone else"),
+                Refusal::InvalidName(n) => {
+                    write!(
+                        out,
+                        "invalid name '{n}': use 1-{MAX_NAME} of A-Z a-z 0-9 _ -"
+                    )
+                }
+            }
+        }
+        Delivery::ShuttingDown => write!(out, "* server shutting down"),
+    };
+    out.push('\n');
 }
 
 /// Decodes a received line for relaying: telnet commands are removed, invalid UTF-8 becomes
@@ -83,35 +167,59 @@ mod tests {
     use super::*;
 
     fn line(d: Delivery<'_>) -> String {
-        let mut out = Vec::new();
+        let mut out = String::new();
         encode(&d, &mut out);
-        String::from_utf8(out).unwrap()
+        out
     }
 
     #[test]
     fn formats() {
-        let m = |from, text| Delivery::Message { from, text };
-        assert_eq!(line(m(None, "Client 1 says hi!")), "-> Client 1 says hi!\n");
-        assert_eq!(line(m(Some("alice"), "hi")), "-> alice: hi\n");
+        let m = |from, named, text| Delivery::Message {
+            room: "lobby",
+            from,
+            named,
+            text,
+        };
         assert_eq!(
-            line(Delivery::Action {
-                from: "alice",
-                text: "waves"
-            }),
-            "-> * alice waves\n"
+            line(m("guest1", false, "Client 1 says hi!")),
+            "-> Client 1 says hi!\n"
+        );
+        assert_eq!(line(m("alice", true, "hi")), "-> alice: hi\n");
+        let action = Delivery::Action {
+            room: "lobby",
+            from: "alice",
+            text: "waves",
+        };
+        assert_eq!(line(action), "-> * alice waves\n");
+        let private = Delivery::Private {
+            from: "bob",
+            text: "psst",
+        };
+        assert_eq!(line(private), "-> [private] bob: psst\n");
+        let joined = Delivery::Joined {
+            room: "lobby",
+            nick: "alice",
+        };
+        assert_eq!(line(joined), "* alice joined lobby\n");
+        let slow = Delivery::Left {
+            room: "games",
+            nick: "bob",
+            why: Departure::TooSlow,
+        };
+        assert_eq!(line(slow), "* bob left games (too slow)\n");
+        assert_eq!(
+            line(Delivery::Rooms(&[("games", 2), ("lobby", 0)])),
+            "* rooms: games (2), lobby (0)\n"
         );
         assert_eq!(
-            line(Delivery::Private {
-                from: "bob",
-                text: "psst"
-            }),
-            "-> [private] bob: psst\n"
+            line(Delivery::Refused(Refusal::NickTaken("bob"))),
+            "! nickname bob is taken\n"
         );
+        assert_eq!(&*error("line too long"), b"! line too long\n");
         assert_eq!(
-            line(Delivery::Notice("alice joined lobby")),
-            "* alice joined lobby\n"
+            &*Text.render(&Delivery::ShuttingDown),
+            b"* server shutting down\n"
         );
-        assert_eq!(line(Delivery::Error("line too long")), "! line too long\n");
     }
 
     #[test]

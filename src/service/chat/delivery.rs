@@ -1,0 +1,139 @@
+//! What the hub hands members: typed [`Delivery`] values (no wording: each wire format words
+//! them), the [`Packet`]s a wire format renders them into, and the [`Render`] trait it
+//! implements. A broadcast is rendered once per wire format present in the room and the packet
+//! is shared by every recipient.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// One rendered delivery, as its wire format will frame it (an `nc` line with its newline, a
+/// Socket.IO packet). Shared, not copied, between the recipients of a broadcast.
+pub type Packet = Arc<[u8]>;
+
+/// A wire format's way of turning deliveries into packets. Members of one transport share one
+/// `Arc<dyn Render>`: the hub renders a broadcast once per distinct renderer in the room.
+pub trait Render: Send + Sync + fmt::Debug {
+    /// The packet for `d`.
+    fn render(&self, d: &Delivery<'_>) -> Packet;
+}
+
+/// Why a member left its room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// It left, moved on, or its connection ended.
+    Left,
+    /// The chat dropped it: it did not read what it was sent.
+    TooSlow,
+}
+
+/// A request the chat turned down, addressed to the member who made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal<'a> {
+    /// The nickname belongs to someone else.
+    NickTaken(&'a str),
+    /// The nickname has the form of a guest label.
+    NickReserved(&'a str),
+    /// The member already has that nickname.
+    AlreadyNamed(&'a str),
+    /// The member is already in that room.
+    AlreadyInRoom(&'a str),
+    /// Nobody has that nickname.
+    NoSuchNick(&'a str),
+    /// A private message to oneself.
+    MessageToSelf,
+    /// The name is not a valid nickname or room name.
+    InvalidName(&'a str),
+}
+
+/// One thing to show a member. Rooms are given as they are displayed (the spelling the room
+/// was created with); nicknames as the member chose them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery<'a> {
+    /// A message from a member to its room. `named` is false while the sender has only its
+    /// guest label.
+    Message {
+        /// The room.
+        room: &'a str,
+        /// The sender's nickname or guest label.
+        from: &'a str,
+        /// Whether `from` is a chosen nickname.
+        named: bool,
+        /// The message.
+        text: &'a str,
+    },
+    /// An action (`/me`) in a room.
+    Action {
+        /// The room.
+        room: &'a str,
+        /// The actor.
+        from: &'a str,
+        /// What they do.
+        text: &'a str,
+    },
+    /// A private message.
+    Private {
+        /// The sender.
+        from: &'a str,
+        /// The message.
+        text: &'a str,
+    },
+    /// To a new member: who it is, where, with how many there (itself included).
+    Welcome {
+        /// Its guest label.
+        nick: &'a str,
+        /// The room it starts in.
+        room: &'a str,
+        /// Members in that room now.
+        here: usize,
+    },
+    /// Someone joined the recipient's room.
+    Joined {
+        /// The room.
+        room: &'a str,
+        /// Who.
+        nick: &'a str,
+    },
+    /// Someone left the recipient's room.
+    Left {
+        /// The room.
+        room: &'a str,
+        /// Who.
+        nick: &'a str,
+        /// Why.
+        why: Departure,
+    },
+    /// Someone in the recipient's room took a nickname.
+    Renamed {
+        /// The room.
+        room: &'a str,
+        /// The old name.
+        from: &'a str,
+        /// The new name.
+        to: &'a str,
+    },
+    /// To the member who took a nickname.
+    Named {
+        /// The new name.
+        nick: &'a str,
+    },
+    /// To the member who moved: it is now in `room`, with `here` members.
+    RoomJoined {
+        /// The room.
+        room: &'a str,
+        /// Members there now, the recipient included.
+        here: usize,
+    },
+    /// The rooms and their member counts, by name.
+    Rooms(&'a [(&'a str, usize)]),
+    /// The members of the recipient's room, sorted.
+    Who {
+        /// The room.
+        room: &'a str,
+        /// Their names.
+        nicks: &'a [&'a str],
+    },
+    /// A request turned down.
+    Refused(Refusal<'a>),
+    /// The server is stopping; the connection closes next.
+    ShuttingDown,
+}

@@ -1,0 +1,126 @@
+//! A member of the chat as a handle: what a member can do, for any transport. Leaving happens
+//! on `Drop`, so no code path can leak a member.
+
+use super::delivery::Packet;
+use super::hub::{MemberId, Request};
+use super::outbox::Flow;
+use crossbeam_channel::Sender;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest a sender waits at the gate for one message before sending it anyway (a member
+/// still behind then is dropped by the hard mark, not waited for).
+const GATE_MAX: Duration = Duration::from_secs(5);
+
+/// The chat has stopped; nothing more can be done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatClosed;
+
+impl fmt::Display for ChatClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the chat has stopped")
+    }
+}
+
+impl std::error::Error for ChatClosed {}
+
+/// A member of the chat; see [`Chat::join`](super::Chat::join). `Send`, so a transport may
+/// act for it from any thread; dropping it leaves the chat.
+#[derive(Debug)]
+pub struct Member {
+    id: MemberId,
+    hub: Sender<Request>,
+    flow: Arc<Flow>,
+    left: bool,
+}
+
+impl Member {
+    pub(super) fn new(id: MemberId, hub: Sender<Request>, flow: Arc<Flow>) -> Member {
+        Member {
+            id,
+            hub,
+            flow,
+            left: false,
+        }
+    }
+
+    /// The member's id (its guest label is `guest<id>`).
+    pub fn id(&self) -> MemberId {
+        self.id
+    }
+
+    /// A message to everyone else in the member's room. Waits first while some member is
+    /// behind (at most a few seconds): the flow control that keeps a flood in the sender's
+    /// TCP window rather than in memory.
+    pub fn say(&self, text: String) -> Result<(), ChatClosed> {
+        self.flow.wait_clear(GATE_MAX);
+        self.send(Request::Say { id: self.id, text })
+    }
+
+    /// An action (`/me`) to everyone else in the room; gated like [`Member::say`].
+    pub fn act(&self, text: String) -> Result<(), ChatClosed> {
+        self.flow.wait_clear(GATE_MAX);
+        self.send(Request::Act { id: self.id, text })
+    }
+
+    /// A private message to the member named `to`; gated like [`Member::say`].
+    pub fn whisper(&self, to: String, text: String) -> Result<(), ChatClosed> {
+        self.flow.wait_clear(GATE_MAX);
+        self.send(Request::Whisper {
+            id: self.id,
+            to,
+            text,
+        })
+    }
+
+    /// Takes a nickname (the chat checks its form and that it is free).
+    pub fn nick(&self, name: String) -> Result<(), ChatClosed> {
+        self.send(Request::Rename { id: self.id, name })
+    }
+
+    /// Moves to another room, created on first use.
+    pub fn join_room(&self, room: String) -> Result<(), ChatClosed> {
+        self.send(Request::Move { id: self.id, room })
+    }
+
+    /// Asks for the list of rooms.
+    pub fn rooms(&self) -> Result<(), ChatClosed> {
+        self.send(Request::Rooms { id: self.id })
+    }
+
+    /// Asks who is in the member's room.
+    pub fn who(&self) -> Result<(), ChatClosed> {
+        self.send(Request::Who { id: self.id })
+    }
+
+    /// Packets the transport made itself (help text, usage errors), delivered to this member
+    /// in order with everything else it receives.
+    pub fn relay(&self, packets: Vec<Packet>) -> Result<(), ChatClosed> {
+        self.send(Request::Relay {
+            id: self.id,
+            packets,
+        })
+    }
+
+    /// Leaves, with `last` packets for the member itself (a farewell) if it can still read.
+    pub fn leave(mut self, last: Vec<Packet>) {
+        self.left = true;
+        let _ = self.send(Request::Leave { id: self.id, last });
+    }
+
+    fn send(&self, request: Request) -> Result<(), ChatClosed> {
+        self.hub.send(request).map_err(|_| ChatClosed)
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if !self.left {
+            let _ = self.send(Request::Leave {
+                id: self.id,
+                last: Vec::new(),
+            });
+        }
+    }
+}
