@@ -211,7 +211,7 @@ fn announced_name(opts: &SendOptions) -> Vec<u8> {
         .map_or_else(|| b"upload".to_vec(), |n| n.as_bytes().to_vec())
 }
 
-/// Sends the header line, then the file in [`CHUNK`]s (constant memory whatever its size),
+/// Sends the header line, then the file in `CHUNK`-sized pieces (constant memory whatever its size),
 /// half-closes, and reads the server's one-line answer.
 ///
 /// The answer is read on a second thread from the start: if the server answers or closes

@@ -9,6 +9,8 @@ mod member;
 pub mod outbox;
 pub mod rules;
 mod session;
+#[cfg(test)]
+mod tests;
 pub mod text;
 pub mod writer;
 
@@ -68,7 +70,9 @@ impl Chat {
         let (requests, inbox) = crossbeam_channel::bounded(HUB_QUEUE);
         let stats = Arc::new(HubStats::default());
         let flow = Flow::new();
-        let marks = Marks::for_outbox(config.outbox_lines);
+        // After a member falls behind it may still be handed one burst and whatever requests were
+        // already queued past the gate: that is the slack before it is dropped regardless.
+        let marks = Marks::for_outbox(config.outbox_lines, hub::MAX_BURST + HUB_QUEUE);
         let hub = Hub::new(marks, Arc::clone(&stats), Arc::clone(&flow));
         thread::Builder::new()
             .name("chat-hub".into())

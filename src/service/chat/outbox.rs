@@ -25,12 +25,14 @@ pub struct Marks {
 }
 
 impl Marks {
-    /// The marks for an outbox of `lines` packets: behind past `lines`, dropped past four times.
-    pub fn for_outbox(lines: usize) -> Marks {
+    /// The marks for an outbox of `lines` packets, given `slack`: how many packets may still
+    /// reach a member after it falls behind (one burst of the hub, plus the requests already
+    /// past the gate). Behind past `lines`; dropped past `lines + slack`.
+    pub fn for_outbox(lines: usize, slack: usize) -> Marks {
         let high = lines.max(1);
         Marks {
             high,
-            hard: high.saturating_mul(4),
+            hard: high.saturating_add(slack),
         }
     }
 }
