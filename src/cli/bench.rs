@@ -11,6 +11,11 @@ const BENCH_OPTIONS: &[(&str, &str, &str)] = &[
     ("conns", "N", "connections: echo, stream, idle (default 1)"),
     ("clients", "N", "chat receivers (default 10)"),
     (
+        "stalled",
+        "K",
+        "chat-slow: clients that join and never read (default: as many as --clients)",
+    ),
+    (
         "messages",
         "M",
         "chat lines the sender sends (default 10000)",
@@ -57,21 +62,23 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     if m.opt_present("help") {
         return Ok(help(
             &opts,
-            "bench echo|stream|idle|chat|udp --addr ADDR [options]",
+            "bench echo|stream|idle|chat|chat-slow|udp --addr ADDR [options]",
             "echo: closed-loop ping-pong, each connection writes SIZE bytes and waits for them.\n\
              stream: pipelined echo throughput. idle: open, verify and hold connections.\n\
-             chat: CLIENTS receivers, one sender of MESSAGES lines. udp: UDP echo, K in flight.",
+             chat: CLIENTS receivers, one sender of MESSAGES lines. chat-slow: chat twice, the\n\
+             second time with STALLED clients that never read; reports the delay they cause.\n\
+             udp: UDP echo, K in flight.",
         ));
     }
     let scenario = match m.free.as_slice() {
         [name] => Scenario::parse(name).ok_or_else(|| {
             UsageError(format!(
-                "unknown scenario '{name}' (echo, stream, idle, chat, udp)"
+                "unknown scenario '{name}' (echo, stream, idle, chat, chat-slow, udp)"
             ))
         })?,
         [] => {
             return Err(UsageError(
-                "expected a scenario: echo, stream, idle, chat or udp".into(),
+                "expected a scenario: echo, stream, idle, chat, chat-slow or udp".into(),
             ))
         }
         [_, extra, ..] => return Err(UsageError(format!("unexpected argument '{extra}'"))),
@@ -98,8 +105,9 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     } else {
         64
     };
-    let conns_default = if scenario == Scenario::Chat { 10 } else { 1 };
-    let conns = if scenario == Scenario::Chat {
+    let chat = matches!(scenario, Scenario::Chat | Scenario::ChatSlow);
+    let conns_default = if chat { 10 } else { 1 };
+    let conns = if chat {
         number(&m, "clients", conns_default, 1, 1_000_000)?
     } else {
         number(&m, "conns", conns_default, 1, 1_000_000)?
@@ -113,6 +121,11 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         warmup: secs("warmup", 1.0)?,
         hold: secs("hold", 5.0)?,
         messages: number(&m, "messages", 10_000, 1, 100_000_000)?,
+        stalled: if scenario == Scenario::ChatSlow {
+            number(&m, "stalled", conns, 0, 1_000_000)?
+        } else {
+            0
+        },
         inflight: number(&m, "inflight", 1, 1, 65_536)?,
         threads: number(&m, "threads", 0, 0, 4096)?,
         pid: m

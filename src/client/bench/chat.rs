@@ -3,6 +3,7 @@
 //! as fast as the server takes them. Receivers, read in lock-step by a few threads, check the
 //! sequence (gaps are lost lines) and record delivery latency from the timestamp. A line
 //! counts with or without the `-> ` prefix (the seed's chat prefixes only a chunk's first line).
+//! `chat-slow` runs the fan-out twice, the second time with clients that join and never read.
 
 use super::echo::connect_all;
 use super::{load_threads, BenchOptions, Histogram, Report};
@@ -45,6 +46,8 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     if streams.is_empty() {
         return Ok(super::echo::no_connections(failed, first));
     }
+    // Clients that join and never read: held open, untouched, until the run ends.
+    let (stalled, _, _) = connect_all(o.addr, o.stalled);
     let sender = TcpStream::connect_timeout(&o.addr, super::echo::IO_TIMEOUT)?;
     let _ = sender.set_nodelay(true);
     // Whatever the server sends the sender (notices) is read and dropped, so it never backs up.
@@ -139,6 +142,8 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     // Read while the receivers are still connected (see `echo::ping_pong`).
     report.server = o.pid.and_then(super::procfs::read);
     drop(still_open);
+    let held = stalled.len();
+    drop(stalled);
     let expected = n as u64 * m;
     lost += expected.saturating_sub(report.ops + lost);
     report.errors += lost;
@@ -148,6 +153,11 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         "{n} receivers ({all_synced} synced), {m} lines sent, {} delivered of {expected}, {lost} lost; {threads} reader thread(s)",
         report.ops
     ));
+    if held > 0 {
+        report
+            .notes
+            .push(format!("{held} clients in the room that never read"));
+    }
     Ok(report)
 }
 
@@ -240,4 +250,32 @@ fn read_group(
         }
     }
     (seen, group)
+}
+
+/// `chat-slow`: the fan-out without, then with, `o.stalled` clients that never read; reports
+/// the second run, with how much later its last line arrived than the first's.
+pub fn slow(o: &BenchOptions) -> io::Result<Report> {
+    // Each receiver reads on its own thread, as a real client would: a thread reading many
+    // sockets in turn could itself fall behind and be dropped, which is not what is measured.
+    let o = &BenchOptions {
+        threads: if o.threads == 0 { o.conns } else { o.threads },
+        ..o.clone()
+    };
+    let base = run(&BenchOptions {
+        stalled: 0,
+        ..o.clone()
+    })?;
+    if base.failure.is_some() {
+        return Ok(base);
+    }
+    let mut with = run(o)?;
+    with.errors += base.errors;
+    with.notes.push(format!(
+        "last line after {:.3} s without the {} non-readers, {:.3} s with them: delay {:+.3} s",
+        base.seconds,
+        o.stalled,
+        with.seconds,
+        with.seconds - base.seconds
+    ));
+    Ok(with)
 }

@@ -33,6 +33,9 @@ pub enum Scenario {
     Idle,
     /// Chat fan-out: one sender, many receivers.
     Chat,
+    /// Chat fan-out twice, the second time with clients in the room that never read: how much
+    /// they delay the others.
+    ChatSlow,
     /// UDP echo with a number of datagrams in flight.
     Udp,
 }
@@ -45,6 +48,7 @@ impl Scenario {
             Scenario::Stream => "stream",
             Scenario::Idle => "idle",
             Scenario::Chat => "chat",
+            Scenario::ChatSlow => "chat-slow",
             Scenario::Udp => "udp",
         }
     }
@@ -56,6 +60,7 @@ impl Scenario {
             Scenario::Stream,
             Scenario::Idle,
             Scenario::Chat,
+            Scenario::ChatSlow,
             Scenario::Udp,
         ]
         .into_iter()
@@ -82,6 +87,8 @@ pub struct BenchOptions {
     pub hold: Duration,
     /// Lines the chat sender sends.
     pub messages: usize,
+    /// Chat clients that join and never read (`chat-slow`).
+    pub stalled: usize,
     /// UDP datagrams in flight.
     pub inflight: usize,
     /// Load threads (0: choose).
@@ -217,6 +224,7 @@ pub fn run(opts: &BenchOptions) -> io::Result<Report> {
         Scenario::Stream => echo::stream(opts)?,
         Scenario::Idle => idle::run(opts)?,
         Scenario::Chat => chat::run(opts)?,
+        Scenario::ChatSlow => chat::slow(opts)?,
         Scenario::Udp => udp::run(opts)?,
     };
     if report.server.is_none() {
@@ -385,6 +393,7 @@ mod tests {
             warmup: Duration::ZERO,
             hold: Duration::from_secs(1),
             messages: 100,
+            stalled: 0,
             inflight: 1,
             threads: 0,
             pid: None,

@@ -31,7 +31,7 @@ pub type MemberId = u64;
 /// Requests applied per burst before the hub hands batches over (bounds one burst's memory).
 pub const MAX_BURST: usize = 1024;
 /// A behind member whose writer has written nothing for this long is too slow.
-pub const STALL: Duration = Duration::from_millis(500);
+pub const STALL: Duration = Duration::from_millis(300);
 /// While some member is behind, the hub looks at it at least this often.
 const TICK: Duration = Duration::from_millis(50);
 

@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 /// Requests that may wait for the hub; a reader that finds the channel full waits, which slows
 /// only its own client (TCP backpressure), never the hub.
 const HUB_QUEUE: usize = 1024;
+/// Senders that may each hold one request past the gate when it closes, allowed for in the
+/// hard mark; past that many simultaneous senders a reader that is behind may be dropped.
+const SENDERS_IN_HAND: usize = 1024;
 
 /// Settings of the chat service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +73,13 @@ impl Chat {
         let (requests, inbox) = crossbeam_channel::bounded(HUB_QUEUE);
         let stats = Arc::new(HubStats::default());
         let flow = Flow::new();
-        // After a member falls behind it may still be handed one burst and whatever requests were
-        // already queued past the gate: that is the slack before it is dropped regardless.
-        let marks = Marks::for_outbox(config.outbox_lines, hub::MAX_BURST + HUB_QUEUE);
+        // After a member falls behind it may still be handed the rest of the burst that made it
+        // behind, every request already queued past the gate, and one request in hand per
+        // sender: that is the slack before it is dropped regardless.
+        let marks = Marks::for_outbox(
+            config.outbox_lines,
+            hub::MAX_BURST + HUB_QUEUE + SENDERS_IN_HAND,
+        );
         let hub = Hub::new(marks, Arc::clone(&stats), Arc::clone(&flow));
         thread::Builder::new()
             .name("chat-hub".into())
