@@ -20,6 +20,7 @@ fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
         warmup: Duration::ZERO,
         hold: Duration::from_millis(50),
         messages: 20,
+        stalled: 0,
         inflight: 4,
         threads: 1,
         pid: None,
@@ -182,6 +183,27 @@ fn the_chat_scenario_detects_a_lost_line() {
     assert_eq!(r.ops, 3 * 20 - 1, "{:?}", r.notes);
     assert_eq!(r.errors, 1, "{:?}", r.notes);
     assert!(r.notes[0].contains("1 lost"), "{:?}", r.notes);
+}
+
+#[test]
+fn the_chat_slow_scenario_runs_both_floods_and_reports_the_delay() {
+    let server = start(&["chat"]);
+    let mut o = opts(Scenario::ChatSlow, tcp_addr(&server, "chat"));
+    o.messages = 500;
+    o.stalled = 2;
+    o.threads = 0;
+    o.duration = Duration::from_secs(5);
+    let r = bench::run(&o).unwrap();
+    assert_eq!((r.ops, r.errors), (3 * 500, 0), "{:?}", r.notes);
+    assert!(r.seconds > 0.0);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("2 clients in the room that never read")),
+        "{:?}",
+        r.notes
+    );
+    assert!(r.notes.iter().any(|n| n.contains("delay")), "{:?}", r.notes);
 }
 
 #[test]
