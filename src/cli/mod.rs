@@ -2,6 +2,8 @@
 //! `serve` and `bench` have their own modules; the clients' short tables live here.
 
 use crate::client::bench::BenchOptions;
+pub use crate::client::send::SendOptions;
+pub use crate::client::Target;
 use getopts::{Matches, Options};
 use std::ffi::OsString;
 use std::fmt;
@@ -33,30 +35,6 @@ pub enum Command {
     Send(SendOptions),
     /// Run a load scenario.
     Bench(BenchOptions),
-}
-
-/// Options of `threadsock send`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendOptions {
-    /// The files server.
-    pub target: Target,
-    /// The file to send, as the OS named it (any bytes); `-` for stdin.
-    pub file: PathBuf,
-    /// The name to store it under, instead of the file's own name (`stdin` for stdin).
-    pub name: Option<String>,
-    /// Send as one UDP datagram instead of a TCP stream.
-    pub udp: bool,
-    /// How long to wait for the server's reply.
-    pub timeout: Duration,
-}
-
-/// A host and port to connect to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Host name or address, as given.
-    pub host: String,
-    /// Port number.
-    pub port: u16,
 }
 
 /// A command line that cannot be run; printed on stderr with exit status 2.

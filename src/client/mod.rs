@@ -6,12 +6,20 @@ pub mod send;
 pub mod talk;
 pub mod udp;
 
-use crate::cli::Target;
 use crate::out;
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// A host and port to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or address, as given.
+    pub host: String,
+    /// Port number.
+    pub port: u16,
+}
 
 /// Resolves `target` to its addresses, in the resolver's order.
 pub fn resolve(target: &Target) -> io::Result<Vec<SocketAddr>> {

@@ -1,6 +1,6 @@
 //! `threadsock probe HOST PORT`: the seed's test_port. Is a TCP server accepting there?
 
-use crate::cli::Target;
+use super::Target;
 use crate::out;
 use std::process::ExitCode;
 use std::time::Duration;

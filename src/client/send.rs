@@ -2,7 +2,7 @@
 //! upload is framed (size, CRC-32 and name first), so the server stores it only if all of it
 //! arrived intact; over UDP the size and CRC-32 the server reports are checked.
 
-use crate::cli::SendOptions;
+use super::Target;
 use crate::codec::crc32::Crc32;
 use crate::service::files::framed;
 use crate::service::files::{parse_reply, Saved};
@@ -11,10 +11,25 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Options of `threadsock send`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The files server.
+    pub target: Target,
+    /// The file to send, as the OS named it (any bytes); `-` for stdin.
+    pub file: PathBuf,
+    /// The name to store it under, instead of the file's own name (`stdin` for stdin).
+    pub name: Option<String>,
+    /// Send as one UDP datagram instead of a TCP stream.
+    pub udp: bool,
+    /// How long to wait for the server's reply.
+    pub timeout: Duration,
+}
 
 /// Largest UDP payload over IPv4: 65,535 minus the IP and UDP headers.
 pub const MAX_UDP_V4: usize = 65_507;

@@ -1,7 +1,7 @@
 //! `threadsock talk HOST PORT`: the seed's msg_client. Stdin goes to the server, the server's
 //! bytes go to stdout; when stdin ends the client half-closes and waits for the server to close.
 
-use crate::cli::Target;
+use super::Target;
 use crate::out;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};

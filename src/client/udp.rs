@@ -1,7 +1,7 @@
 //! `threadsock udp HOST PORT`: the seed's UDP client. Each stdin line becomes one datagram and
 //! each reply is printed; after stdin ends it waits `--timeout` for late replies.
 
-use crate::cli::Target;
+use super::Target;
 use crate::out;
 use crossbeam_channel::{Receiver, TryRecvError};
 use std::io::{self, BufRead, Write};
