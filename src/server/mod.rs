@@ -2,14 +2,16 @@
 //! them all on request. It knows services only as handlers.
 
 mod ceiling;
+mod connection;
 mod registry;
 mod stats;
 mod tcp;
 mod udp;
 
 pub use ceiling::{cap_max_conns, Ceiling, OsLimits};
+pub use connection::{is_timeout, Connection, CountingWriter, StopSignal};
 pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample};
-pub use tcp::{is_timeout, Connection, CountingWriter, StopSignal, TcpHandler, BUSY_LINE};
+pub use tcp::{TcpHandler, BUSY_LINE};
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
 use crossbeam_channel::{Receiver, Sender};

@@ -1,5 +1,6 @@
 //! The TCP accept loop: one named OS thread per admitted client, running the service's handler.
 
+use super::connection::{is_timeout, Connection};
 use super::registry::Slot;
 use super::stats::ServiceStats;
 use super::{Limits, Shared};
@@ -29,124 +30,6 @@ const LINGER_BYTES: usize = 64 * 1024;
 const SPAWN_QUEUE: usize = 4096;
 /// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
-
-/// One accepted client as its handler sees it: a `Read + Write` byte stream that counts bytes.
-#[derive(Debug)]
-pub struct Connection {
-    stream: Arc<TcpStream>,
-    peer: SocketAddr,
-    stats: Arc<ServiceStats>,
-    shared: Arc<Shared>,
-    id: u64,
-    saw_eof: bool,
-}
-
-impl Connection {
-    /// The client's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// The server-wide connection id (the thread is named `<service>#<id>`).
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// True once a read has returned 0: the client has shut down its sending side, or the
-    /// server has shut the socket down because it is stopping (see [`Connection::stop_signal`]).
-    pub fn saw_eof(&self) -> bool {
-        self.saw_eof
-    }
-
-    /// A handle that tells whether the server has begun to stop. A read that returns 0 after
-    /// that may be the server's own `shutdown`, not the client's FIN: a service that commits
-    /// work on end of stream must check it first.
-    pub fn stop_signal(&self) -> StopSignal {
-        StopSignal(Arc::clone(&self.shared))
-    }
-
-    /// The shared socket, for a service that needs a second thread on it (a chat writer).
-    /// Bytes written through it directly are not counted; use [`Connection::writer`] for that.
-    pub fn stream(&self) -> &Arc<TcpStream> {
-        &self.stream
-    }
-
-    /// A second, independently owned writer on the same socket that counts bytes out.
-    pub fn writer(&self) -> CountingWriter {
-        CountingWriter {
-            stream: Arc::clone(&self.stream),
-            stats: Arc::clone(&self.stats),
-        }
-    }
-}
-
-impl Read for Connection {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (&*self.stream).read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.saw_eof = true;
-        }
-        self.stats.bytes_in.fetch_add(n as u64, Relaxed);
-        Ok(n)
-    }
-}
-
-impl Write for Connection {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = (&*self.stream).write(buf)?;
-        self.stats.bytes_out.fetch_add(n as u64, Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Whether the server is stopping; see [`Connection::stop_signal`].
-#[derive(Debug, Clone)]
-pub struct StopSignal(Arc<Shared>);
-
-impl StopSignal {
-    /// True once [`Server::stop`](super::Server::stop) has begun.
-    pub fn is_stopping(&self) -> bool {
-        self.0.is_stopping()
-    }
-}
-
-/// A writer half on a connection's socket, owned by another thread; counts bytes out.
-#[derive(Debug)]
-pub struct CountingWriter {
-    stream: Arc<TcpStream>,
-    stats: Arc<ServiceStats>,
-}
-
-impl CountingWriter {
-    /// The shared socket (to shut it down when the writer gives up).
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
-    }
-}
-
-impl Write for CountingWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = (&*self.stream).write(buf)?;
-        self.stats.bytes_out.fetch_add(n as u64, Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// True for the errors a socket timeout produces (the idle timeout fired).
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
 
 /// Starts the spawner and accept threads of one listener. Each holds a clone of `alive`, so the
 /// server knows both have ended when every clone is gone.
@@ -246,8 +129,8 @@ fn spawn_loop(
     shared: &Arc<Shared>,
 ) {
     for Admitted { conn, slot } in queue {
-        let stream = Arc::clone(&conn.stream);
-        let stats = Arc::clone(&conn.stats);
+        let stream = Arc::clone(conn.stream());
+        let stats = Arc::clone(conn.stats());
         let handler = Arc::clone(handler);
         let thread_shared = Arc::clone(shared);
         let spawned = thread::Builder::new()
@@ -304,14 +187,13 @@ fn admit(
             limits.max_conns
         ));
     };
-    let conn = Connection {
-        stream: Arc::clone(&stream),
+    let conn = Connection::new(
+        Arc::clone(&stream),
         peer,
-        stats: Arc::clone(stats),
-        shared: Arc::clone(shared),
-        id: slot.id(),
-        saw_eof: false,
-    };
+        Arc::clone(stats),
+        Arc::clone(shared),
+        slot.id(),
+    );
     match spawner.try_send(Admitted { conn, slot }) {
         Ok(()) => Ok(()),
         Err(_) => {
@@ -334,18 +216,18 @@ fn refuse(stream: &TcpStream, stats: &ServiceStats) {
 /// The body of a connection thread: set up the socket, run the handler, close properly.
 fn serve_connection(mut conn: Connection, handler: &TcpHandler, slot: Slot, shared: &Shared) {
     let limits: &Limits = &shared.limits;
-    let _ = conn.stream.set_nodelay(true);
+    let _ = conn.stream().set_nodelay(true);
     if limits.idle_timeout.is_some() {
-        let _ = conn.stream.set_read_timeout(limits.idle_timeout);
-        let _ = conn.stream.set_write_timeout(limits.idle_timeout);
+        let _ = conn.stream().set_read_timeout(limits.idle_timeout);
+        let _ = conn.stream().set_write_timeout(limits.idle_timeout);
     }
     match handler(&mut conn) {
         Ok(()) => close_gracefully(&mut conn, shared),
         Err(e) => {
             if is_timeout(&e) {
-                conn.stats.idle_closed.fetch_add(1, Relaxed);
+                conn.stats().idle_closed.fetch_add(1, Relaxed);
             }
-            let _ = conn.stream.shutdown(Shutdown::Both);
+            let _ = conn.stream().shutdown(Shutdown::Both);
         }
     }
     drop(slot);
@@ -358,16 +240,16 @@ fn serve_connection(mut conn: Connection, handler: &TcpHandler, slot: Slot, shar
 /// thread for its whole life, pushing the handler's stack onto one more page of memory.
 #[inline(never)]
 fn close_gracefully(conn: &mut Connection, shared: &Shared) {
-    let _ = conn.stream.shutdown(Shutdown::Write);
-    if conn.saw_eof || shared.is_stopping() {
+    let _ = conn.stream().shutdown(Shutdown::Write);
+    if conn.saw_eof() || shared.is_stopping() {
         return;
     }
-    let _ = conn.stream.set_read_timeout(Some(LINGER));
+    let _ = conn.stream().set_read_timeout(Some(LINGER));
     let deadline = Instant::now() + LINGER;
     let mut scratch = [0u8; 512];
     let mut discarded = 0;
     while discarded < LINGER_BYTES && Instant::now() < deadline {
-        match (&*conn.stream).read(&mut scratch) {
+        match (&**conn.stream()).read(&mut scratch) {
             Ok(0) | Err(_) => return,
             Ok(n) => discarded += n,
         }

@@ -37,7 +37,7 @@ pub(crate) fn datagram_loop(
             Err(e) => {
                 // Timeouts just recheck the flag; ECONNREFUSED is an ICMP echo of an earlier
                 // reply to a closed port, which says nothing about this socket.
-                let quiet = super::tcp::is_timeout(&e)
+                let quiet = super::is_timeout(&e)
                     || matches!(
                         e.kind(),
                         std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::Interrupted
