@@ -9,6 +9,7 @@ use crate::server::{is_timeout, CountingWriter};
 use crossbeam_channel::{select, Receiver};
 use std::io::{self, Write};
 use std::net::Shutdown;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Writes wait this long at a time, so a writer notices promptly that it was dropped.
@@ -42,17 +43,29 @@ pub trait Framer: Send {
     }
 }
 
+/// Where a writer writes: a byte sink on a socket it can shut down and time out.
+pub trait Output: Write + Send {
+    /// The socket under the sink.
+    fn socket(&self) -> &TcpStream;
+}
+
+impl Output for CountingWriter {
+    fn socket(&self) -> &TcpStream {
+        self.stream()
+    }
+}
+
 /// Runs until the hub drops the member (after writing everything it was handed), the
 /// connection fails or stalls, the member is dropped as too slow, or a [`Control::Close`].
 /// On any failure the socket is shut down so the connection's reader wakes too.
-pub fn run(
-    mut out: CountingWriter,
+pub fn run<W: Output>(
+    mut out: W,
     outbox: &Outbox,
     controls: &Receiver<Control>,
     framer: &mut dyn Framer,
     tick: Option<Duration>,
 ) {
-    let _ = out.stream().set_write_timeout(Some(WRITE_SLICE));
+    let _ = out.socket().set_write_timeout(Some(WRITE_SLICE));
     let mut controls = controls.clone();
     let mut buf = Vec::new();
     loop {
@@ -93,7 +106,7 @@ pub fn run(
             break;
         }
         if close {
-            let _ = out.stream().shutdown(Shutdown::Both);
+            let _ = out.socket().shutdown(Shutdown::Both);
             break;
         }
     }
@@ -102,13 +115,13 @@ pub fn run(
         buf.clear();
         framer.too_slow(&mut buf);
         let _ = out.write(&buf);
-        let _ = out.stream().shutdown(Shutdown::Both);
+        let _ = out.socket().shutdown(Shutdown::Both);
     }
 }
 
 /// Writes all of `bytes`, in slices of [`WRITE_SLICE`], until done, dropped, or stalled for
 /// [`WRITE_STALL`]. On failure the socket is shut down so the reading thread ends as well.
-fn write_patiently(out: &mut CountingWriter, mut bytes: &[u8], outbox: &Outbox) -> io::Result<()> {
+fn write_patiently(out: &mut impl Output, mut bytes: &[u8], outbox: &Outbox) -> io::Result<()> {
     let mut last_progress = Instant::now();
     while !bytes.is_empty() {
         match out.write(bytes) {
@@ -133,7 +146,119 @@ fn write_patiently(out: &mut CountingWriter, mut bytes: &[u8], outbox: &Outbox) 
     Ok(())
 }
 
-fn fail(out: &CountingWriter, e: io::Error) -> io::Result<()> {
-    let _ = out.stream().shutdown(Shutdown::Both);
+fn fail(out: &impl Output, e: io::Error) -> io::Result<()> {
+    let _ = out.socket().shutdown(Shutdown::Both);
     Err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::chat::outbox::{outbox, Flow, Marks};
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    struct Plain(TcpStream);
+
+    impl Write for Plain {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Output for Plain {
+        fn socket(&self) -> &TcpStream {
+            &self.0
+        }
+    }
+
+    /// Frames each packet as `[packet]`; the second tick closes.
+    struct Brackets {
+        ticks: usize,
+    }
+
+    impl Framer for Brackets {
+        fn frame(&mut self, packets: &[Packet], out: &mut Vec<u8>) {
+            for p in packets {
+                out.push(b'[');
+                out.extend_from_slice(p);
+                out.push(b']');
+            }
+        }
+        fn too_slow(&mut self, out: &mut Vec<u8>) {
+            out.extend_from_slice(b"slow");
+        }
+        fn tick(&mut self, out: &mut Vec<u8>) -> bool {
+            self.ticks += 1;
+            out.extend_from_slice(b"tick");
+            self.ticks < 2
+        }
+    }
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (server, client)
+    }
+
+    fn read_exactly(client: &mut TcpStream, n: usize) -> String {
+        let mut buf = vec![0u8; n];
+        client.read_exact(&mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn batches_controls_and_ticks_share_one_writer() {
+        let (server, mut client) = pair();
+        let flow = Flow::new();
+        let marks = Marks::for_outbox(16, 16);
+        let (alive, _done) = crossbeam_channel::bounded::<()>(0);
+        let (sender, outbox) = outbox(&flow, marks, alive);
+        let (controls_tx, controls) = crossbeam_channel::unbounded();
+        let writer = std::thread::spawn(move || {
+            let mut framer = Brackets { ticks: 0 };
+            run(
+                Plain(server),
+                &outbox,
+                &controls,
+                &mut framer,
+                Some(Duration::from_millis(200)),
+            );
+        });
+        let p = |s: &str| -> Packet { Arc::from(s.as_bytes()) };
+        sender.hand_over(vec![p("a"), p("b")], &flow, marks);
+        assert_eq!(read_exactly(&mut client, 6), "[a][b]");
+        controls_tx.send(Control::Send(b"ping".to_vec())).unwrap();
+        assert_eq!(read_exactly(&mut client, 4), "ping");
+        // No input: the timer wakes the writer; the second tick closes the connection.
+        assert_eq!(read_exactly(&mut client, 8), "ticktick");
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{rest:?}");
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn a_close_control_writes_its_bytes_then_closes() {
+        let (server, mut client) = pair();
+        let flow = Flow::new();
+        let marks = Marks::for_outbox(16, 16);
+        let (alive, _done) = crossbeam_channel::bounded::<()>(0);
+        let (_sender, outbox) = outbox(&flow, marks, alive);
+        let (controls_tx, controls) = crossbeam_channel::unbounded();
+        controls_tx.send(Control::Close(b"bye".to_vec())).unwrap();
+        let mut framer = Brackets { ticks: 0 };
+        run(Plain(server), &outbox, &controls, &mut framer, None);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"bye");
+    }
 }
