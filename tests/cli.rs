@@ -459,3 +459,24 @@ fn port_0_is_one_port_per_service_through_the_library() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn each_service_is_bound_on_the_sockets_it_declares() {
+    use threadsock::server::Proto;
+    use threadsock::service::Service;
+    let dir = std::env::temp_dir().join(format!("threadsock-protos-{}", std::process::id()));
+    let mut opts = options(&["echo", "daytime", "chat", "files"]);
+    opts.files.dir = dir.clone();
+    let server = start_with(&opts, Limits::default());
+    for service in Service::ALL {
+        for proto in [Proto::Tcp, Proto::Udp] {
+            assert_eq!(
+                server.local_addr(service.name(), proto).is_some(),
+                service.protocols().contains(&proto),
+                "{service}/{proto}"
+            );
+        }
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,7 +1,7 @@
 //! `threadsock serve`'s options: the table, the parser and its defaults.
 
 use super::{help, matches, number, options_from, parse_size, Command, UsageError};
-use crate::service::{self, chat::ChatConfig, files::FilesConfig};
+use crate::service::{chat::ChatConfig, files::FilesConfig, Service};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,8 +20,8 @@ pub const FILES_PORT: u16 = 8124;
 pub struct ServeOptions {
     /// Address every socket binds to.
     pub bind: IpAddr,
-    /// Services to run (names from [`service::NAMES`]), in that table's order.
-    pub services: Vec<&'static str>,
+    /// Services to run, in [`Service::ALL`]'s order.
+    pub services: Vec<Service>,
     /// Echo port, TCP and UDP.
     pub echo_port: u16,
     /// Daytime port, TCP and UDP.
@@ -129,7 +129,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             .map_err(|_| UsageError(format!("--bind: '{s}' is not an IP address")))?,
     };
     let services = match m.opt_str("only") {
-        None => service::NAMES.to_vec(),
+        None => Service::ALL.to_vec(),
         Some(list) => parse_only(&list)?,
     };
     let idle: u64 = number(&m, "idle-timeout", 300, 0, 10_000_000)?;
@@ -167,25 +167,29 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     }))
 }
 
-fn parse_only(list: &str) -> Result<Vec<&'static str>, UsageError> {
+fn parse_only(list: &str) -> Result<Vec<Service>, UsageError> {
     let mut wanted = Vec::new();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !service::NAMES.contains(&name) {
-            return Err(UsageError(format!(
+        let service = Service::parse(name).ok_or_else(|| {
+            UsageError(format!(
                 "--only: unknown service '{name}' (known: {})",
-                service::NAMES.join(", ")
-            )));
-        }
-        wanted.push(name);
+                service_names(", ")
+            ))
+        })?;
+        wanted.push(service);
     }
     if wanted.is_empty() {
         return Err(UsageError("--only: no service named".into()));
     }
-    Ok(service::NAMES
-        .iter()
-        .copied()
-        .filter(|n| wanted.contains(n))
+    Ok(Service::ALL
+        .into_iter()
+        .filter(|s| wanted.contains(s))
         .collect())
+}
+
+/// Every service's name, joined by `sep`.
+fn service_names(sep: &str) -> String {
+    Service::ALL.map(Service::name).join(sep)
 }
 
 #[cfg(test)]
@@ -198,7 +202,7 @@ mod tests {
     fn serve_defaults() {
         let o = serve("serve");
         assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(o.services, vec!["echo", "daytime", "chat", "files"]);
+        assert_eq!(o.services, Service::ALL);
         assert_eq!(
             (o.echo_port, o.daytime_port, o.chat_port),
             (7007, 7013, 9000)
@@ -221,7 +225,7 @@ mod tests {
             panic!()
         };
         assert_eq!(o.bind, "::".parse::<IpAddr>().unwrap());
-        assert_eq!(o.services, vec!["daytime"]);
+        assert_eq!(o.services, vec![Service::Daytime]);
         assert_eq!((o.echo_port, o.daytime_port), (0, 1313));
         assert_eq!(o.max_conns, 10);
         assert_eq!(o.chat_port, 0);
@@ -239,7 +243,7 @@ mod tests {
     fn only_keeps_table_order() {
         assert_eq!(
             serve("serve --only daytime,echo").services,
-            vec!["echo", "daytime"]
+            vec![Service::Echo, Service::Daytime]
         );
     }
 
@@ -269,6 +273,6 @@ mod tests {
         assert!(help("max-conns").contains(&format!("(default {})", d.max_conns)));
         assert!(help("max-line").contains(&format!("(default {})", d.chat.max_line)));
         assert!(help("outbox").contains(&format!("(default {})", d.chat.outbox_lines)));
-        assert!(help("only").contains(&service::NAMES.join(",")));
+        assert!(help("only").contains(&service_names(",")));
     }
 }

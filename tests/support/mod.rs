@@ -7,15 +7,20 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 use threadsock::cli::ServeOptions;
 use threadsock::server::{Limits, Proto, Server};
+use threadsock::service::Service;
 
 /// Upper bound on any single wait in a test; reaching it is a failure, not a timing assertion.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// Options for `services` on 127.0.0.1 with every port 0.
+/// Options for `services` (by name) on 127.0.0.1 with every port 0.
 pub fn options(services: &[&'static str]) -> ServeOptions {
+    let services = services
+        .iter()
+        .map(|name| Service::parse(name).unwrap_or_else(|| panic!("no service {name}")))
+        .collect();
     ServeOptions {
         bind: [127, 0, 0, 1].into(),
-        services: services.to_vec(),
+        services,
         echo_port: 0,
         daytime_port: 0,
         chat_port: 0,
