@@ -480,3 +480,62 @@ fn each_service_is_bound_on_the_sockets_it_declares() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Option entries of a usage text: each line that starts (after indentation) with `-` begins
+/// one, and the indented lines after it that do not continue it. Returns (option, text).
+fn option_entries(block: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut open = false;
+    for line in block.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('-') {
+            let name = trimmed
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))
+                .unwrap_or_default()
+                .to_string();
+            entries.push((name, trimmed.to_string()));
+            open = true;
+        } else if open && line.starts_with(' ') && !trimmed.is_empty() {
+            let last = entries.last_mut().unwrap();
+            last.1.push(' ');
+            last.1.push_str(trimmed);
+        } else {
+            open = false;
+        }
+    }
+    entries
+}
+
+#[test]
+fn the_readme_flag_reference_states_serve_defaults_as_the_help_does() {
+    let out = run_bin(&["serve", "--help"], b"");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("## Flag reference")
+        .expect("a Flag reference section");
+    let rest = &readme[start..];
+    let end = rest.find("\n### ").unwrap_or(rest.len());
+    let reference = option_entries(&rest[..end]);
+    let mut checked = 0;
+    for (option, entry) in option_entries(&help) {
+        let Some(after) = entry.split("(default ").nth(1) else {
+            continue;
+        };
+        let value = after.split([')', ';']).next().unwrap();
+        let documented = reference
+            .iter()
+            .find(|(o, _)| *o == option)
+            .unwrap_or_else(|| panic!("README's flag reference has no {option}"));
+        assert!(
+            documented.1.contains(&format!("default {value}")),
+            "README says `{}`, but serve --help says {option} defaults to {value}",
+            documented.1
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} defaults found in:\n{help}");
+}
