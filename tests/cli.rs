@@ -461,53 +461,6 @@ fn port_0_is_one_port_per_service_through_the_library() {
 }
 
 #[test]
-fn each_service_is_bound_on_the_sockets_it_declares() {
-    use threadsock::server::Proto;
-    use threadsock::service::Service;
-    let dir = std::env::temp_dir().join(format!("threadsock-protos-{}", std::process::id()));
-    let mut opts = options(&["echo", "daytime", "chat", "files"]);
-    opts.files.dir = dir.clone();
-    let server = start_with(&opts, Limits::default());
-    for service in Service::ALL {
-        for proto in [Proto::Tcp, Proto::Udp] {
-            assert_eq!(
-                server.local_addr(service.name(), proto).is_some(),
-                service.protocols().contains(&proto),
-                "{service}/{proto}"
-            );
-        }
-    }
-    drop(server);
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Option entries of a usage text: each line that starts (after indentation) with `-` begins
-/// one, and the indented lines after it that do not continue it. Returns (option, text).
-fn option_entries(block: &str) -> Vec<(String, String)> {
-    let mut entries: Vec<(String, String)> = Vec::new();
-    let mut open = false;
-    for line in block.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('-') {
-            let name = trimmed
-                .split([' ', ','])
-                .find(|w| w.starts_with("--"))
-                .unwrap_or_default()
-                .to_string();
-            entries.push((name, trimmed.to_string()));
-            open = true;
-        } else if open && line.starts_with(' ') && !trimmed.is_empty() {
-            let last = entries.last_mut().unwrap();
-            last.1.push(' ');
-            last.1.push_str(trimmed);
-        } else {
-            open = false;
-        }
-    }
-    entries
-}
-
-#[test]
 fn the_readme_flag_reference_states_serve_defaults_as_the_help_does() {
     let out = run_bin(&["serve", "--help"], b"");
     assert!(out.status.success());
