@@ -29,6 +29,7 @@
 pub mod cli;
 pub mod client;
 pub mod codec;
+pub mod defaults;
 #[macro_use]
 pub mod log;
 pub mod out;

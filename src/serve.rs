@@ -4,7 +4,7 @@ use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
 use crate::service::chat::Chat;
 use crate::service::files::Files;
-use crate::service::{daytime, echo};
+use crate::service::{daytime, echo, Service};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -49,12 +49,12 @@ impl std::error::Error for BindError {
 /// second value says what was lowered, if anything.
 pub fn limits(opts: &ServeOptions) -> (Limits, Option<String>) {
     let ceiling = OsLimits::read().ceiling();
-    // A chat client has a reader and a writer thread.
-    let threads_per_conn = if opts.services.contains(&"chat") {
-        2
-    } else {
-        1
-    };
+    let threads_per_conn = opts
+        .services
+        .iter()
+        .map(|s| s.threads_per_client())
+        .max()
+        .unwrap_or(1);
     let (max_conns, note) = cap_max_conns(opts.max_conns, ceiling.as_ref(), threads_per_conn);
     let limits = Limits {
         max_conns,
@@ -68,68 +68,68 @@ pub fn limits(opts: &ServeOptions) -> (Limits, Option<String>) {
 /// bound; the sockets already started are stopped when the returned error drops the server.
 pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
     let mut server = Server::new(limits);
-    for &name in &opts.services {
-        match name {
-            "echo" => {
+    for &service in &opts.services {
+        let name = service.name();
+        match service {
+            Service::Echo => {
                 let addr = SocketAddr::new(opts.bind, opts.echo_port);
                 let banner = opts.banner.as_deref().map(echo::banner_line);
-                let (listener, socket) = bind_pair("echo", addr)?;
+                let (listener, socket) = bind_pair(name, addr)?;
                 server
-                    .add_tcp("echo", listener, move |conn| {
+                    .add_tcp(name, listener, move |conn| {
                         echo::serve(conn, banner.as_deref()).map(drop)
                     })
-                    .map_err(|e| spawn_error("echo/tcp", e))?;
+                    .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server
-                    .add_udp("echo", socket, |packet, _, reply| {
+                    .add_udp(name, socket, |packet, _, reply| {
                         echo::datagram(packet, reply)
                     })
-                    .map_err(|e| spawn_error("echo/udp", e))?;
+                    .map_err(|e| spawn_error(&format!("{name}/udp"), e))?;
             }
-            "daytime" => {
+            Service::Daytime => {
                 let addr = SocketAddr::new(opts.bind, opts.daytime_port);
-                let (listener, socket) = bind_pair("daytime", addr)?;
+                let (listener, socket) = bind_pair(name, addr)?;
                 server
-                    .add_tcp("daytime", listener, daytime::serve)
-                    .map_err(|e| spawn_error("daytime/tcp", e))?;
+                    .add_tcp(name, listener, daytime::serve)
+                    .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server
-                    .add_udp("daytime", socket, |packet, _, reply| {
+                    .add_udp(name, socket, |packet, _, reply| {
                         daytime::datagram(packet, reply)
                     })
-                    .map_err(|e| spawn_error("daytime/udp", e))?;
+                    .map_err(|e| spawn_error(&format!("{name}/udp"), e))?;
             }
-            "chat" => {
+            Service::Chat => {
                 let addr = SocketAddr::new(opts.bind, opts.chat_port);
-                let listener = bind_tcp("chat", addr)?;
+                let listener = bind_tcp(name, addr)?;
                 let chat = Chat::start(opts.chat).map_err(|e| spawn_error("chat hub", e))?;
                 let (for_stop, for_stats) = (Arc::clone(&chat), Arc::clone(&chat));
                 server
-                    .add_tcp("chat", listener, move |conn| chat.serve(conn))
-                    .map_err(|e| spawn_error("chat/tcp", e))?;
+                    .add_tcp(name, listener, move |conn| chat.serve(conn))
+                    .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
                 server.add_metrics(move || for_stats.metrics());
             }
-            "files" => {
+            Service::Files => {
                 let addr = SocketAddr::new(opts.bind, opts.files_port);
                 let files = Files::open(&opts.files).map_err(|source| BindError {
                     what: format!("files directory {}", opts.files.dir.display()),
                     source,
                     usage: true,
                 })?;
-                let (listener, socket) = bind_pair("files", addr)?;
+                let (listener, socket) = bind_pair(name, addr)?;
                 let (for_udp, for_stats) = (Arc::clone(&files), Arc::clone(&files));
                 // Uploads are told `ERR server shutting down` before the close.
-                server.stop_reads_only("files");
+                server.stop_reads_only(name);
                 server
-                    .add_tcp("files", listener, move |conn| files.serve(conn))
-                    .map_err(|e| spawn_error("files/tcp", e))?;
+                    .add_tcp(name, listener, move |conn| files.serve(conn))
+                    .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server
-                    .add_udp("files", socket, move |packet, from, reply| {
+                    .add_udp(name, socket, move |packet, from, reply| {
                         for_udp.datagram(packet, from, reply)
                     })
-                    .map_err(|e| spawn_error("files/udp", e))?;
+                    .map_err(|e| spawn_error(&format!("{name}/udp"), e))?;
                 server.add_metrics(move || for_stats.metrics());
             }
-            other => unreachable!("cli admits only known services, got {other}"),
         }
     }
     Ok(server)

@@ -459,3 +459,36 @@ fn port_0_is_one_port_per_service_through_the_library() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_readme_flag_reference_states_serve_defaults_as_the_help_does() {
+    let out = run_bin(&["serve", "--help"], b"");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("## Flag reference")
+        .expect("a Flag reference section");
+    let rest = &readme[start..];
+    let end = rest.find("\n### ").unwrap_or(rest.len());
+    let reference = option_entries(&rest[..end]);
+    let mut checked = 0;
+    for (option, entry) in option_entries(&help) {
+        let Some(after) = entry.split("(default ").nth(1) else {
+            continue;
+        };
+        let value = after.split([')', ';']).next().unwrap();
+        let documented = reference
+            .iter()
+            .find(|(o, _)| *o == option)
+            .unwrap_or_else(|| panic!("README's flag reference has no {option}"));
+        assert!(
+            documented.1.contains(&format!("default {value}")),
+            "README says `{}`, but serve --help says {option} defaults to {value}",
+            documented.1
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} defaults found in:\n{help}");
+}

@@ -1,9 +1,37 @@
-//! Graceful shutdown through the API: stop wakes the accept loops and UDP threads, closes every
-//! live connection so its blocked thread returns, and joins everything.
+//! Starting and stopping through the API: each service is bound on the sockets it declares;
+//! stop wakes the accept loops and UDP threads, closes every live connection so its blocked
+//! thread returns, and joins everything.
 
 mod support;
 
 use support::*;
+use threadsock::server::{Limits, Proto};
+use threadsock::service::Service;
+
+#[test]
+fn each_service_is_bound_on_the_sockets_it_declares_until_stopped() {
+    let dir = std::env::temp_dir().join(format!("threadsock-protos-{}", std::process::id()));
+    let mut opts = options(&["echo", "daytime", "chat", "files"]);
+    opts.files.dir = dir.clone();
+    let mut server = start_with(&opts, Limits::default());
+    let mut tcp = Vec::new();
+    for service in Service::ALL {
+        for proto in [Proto::Tcp, Proto::Udp] {
+            let addr = server.local_addr(service.name(), proto);
+            assert_eq!(
+                addr.is_some(),
+                service.protocols().contains(&proto),
+                "{service}/{proto}"
+            );
+            tcp.extend(addr.filter(|_| proto == Proto::Tcp));
+        }
+    }
+    assert_eq!(server.stop().unfinished, 0);
+    for addr in tcp {
+        assert!(std::net::TcpStream::connect(addr).is_err(), "{addr}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
 
 #[test]
 fn stop_closes_live_clients_and_joins_every_thread() {

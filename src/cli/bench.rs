@@ -1,63 +1,107 @@
-//! `threadsock bench`'s options: the table and the parser.
+//! `threadsock bench`'s options: the table and the parser. Every default comes from
+//! [`defaults`](crate::defaults).
 
 use super::{help, matches, number, options_from, Command, UsageError};
 use crate::client::bench::{BenchOptions, Scenario};
+use crate::defaults as d;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// `bench`'s options: (name, value hint, help).
-const BENCH_OPTIONS: &[(&str, &str, &str)] = &[
-    ("addr", "ADDR", "the server, e.g. 127.0.0.1:7007 (required)"),
-    ("conns", "N", "connections: echo, stream, idle (default 1)"),
-    ("clients", "N", "chat receivers (default 10)"),
-    (
-        "stalled",
-        "K",
-        "chat-slow: clients that join and never read (default: as many as --clients)",
-    ),
-    (
-        "messages",
-        "M",
-        "chat lines the sender sends (default 10000)",
-    ),
-    (
-        "size",
-        "BYTES",
-        "message, chunk or datagram size (default 64; stream 16384)",
-    ),
-    (
-        "duration",
-        "SECS",
-        "measured time; for chat, the longest delivery may take (default 5)",
-    ),
-    ("warmup", "SECS", "unmeasured time first (default 1)"),
-    (
-        "hold",
-        "SECS",
-        "idle: how long connections are held (default 5)",
-    ),
-    ("inflight", "K", "udp: datagrams in flight (default 1)"),
-    (
-        "threads",
-        "N",
-        "load threads (default: one per CPU, at most 8)",
-    ),
-    (
-        "pid",
-        "PID",
-        "the server's pid: report its RSS, threads, context switches",
-    ),
-    (
-        "target",
-        "NAME",
-        "label for the CSV target column (default: the address)",
-    ),
-    ("csv", "FILE", "append one CSV row to FILE"),
-];
+/// `bench`'s options: (name, value hint, help). Each help states its default, from
+/// [`defaults`](crate::defaults).
+fn bench_options() -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        (
+            "addr",
+            "ADDR",
+            format!(
+                "the server, e.g. {} (required)",
+                SocketAddr::new(d::BIND, d::ECHO_PORT)
+            ),
+        ),
+        (
+            "conns",
+            "N",
+            format!(
+                "connections: echo, stream, idle (default {})",
+                d::BENCH_CONNS
+            ),
+        ),
+        (
+            "clients",
+            "N",
+            format!("chat receivers (default {})", d::BENCH_CLIENTS),
+        ),
+        (
+            "stalled",
+            "K",
+            "chat-slow: clients that join and never read (default: as many as --clients)".into(),
+        ),
+        (
+            "messages",
+            "M",
+            format!(
+                "chat lines the sender sends (default {})",
+                d::BENCH_MESSAGES
+            ),
+        ),
+        (
+            "size",
+            "BYTES",
+            format!(
+                "message, chunk or datagram size (default {}; stream {})",
+                d::BENCH_SIZE,
+                d::BENCH_STREAM_SIZE
+            ),
+        ),
+        (
+            "duration",
+            "SECS",
+            format!(
+                "measured time; for chat, the longest delivery may take (default {})",
+                d::BENCH_DURATION_SECS
+            ),
+        ),
+        (
+            "warmup",
+            "SECS",
+            format!("unmeasured time first (default {})", d::BENCH_WARMUP_SECS),
+        ),
+        (
+            "hold",
+            "SECS",
+            format!(
+                "idle: how long connections are held (default {})",
+                d::BENCH_HOLD_SECS
+            ),
+        ),
+        (
+            "inflight",
+            "K",
+            format!("udp: datagrams in flight (default {})", d::BENCH_INFLIGHT),
+        ),
+        (
+            "threads",
+            "N",
+            "load threads (default: one per CPU, at most 8)".into(),
+        ),
+        (
+            "pid",
+            "PID",
+            "the server's pid: report its RSS, threads, context switches".into(),
+        ),
+        (
+            "target",
+            "NAME",
+            "label for the CSV target column (default: the address)".into(),
+        ),
+        ("csv", "FILE", "append one CSV row to FILE".into()),
+    ]
+}
 
 /// Parses the arguments after `bench`.
 pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let opts = options_from(BENCH_OPTIONS);
+    let opts = options_from(&bench_options());
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(
@@ -89,9 +133,9 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     let addr: SocketAddr = addr_text
         .parse()
         .map_err(|_| UsageError(format!("--addr: '{addr_text}' is not IP:PORT")))?;
-    let secs = |name: &str, default: f64| -> Result<Duration, UsageError> {
+    let secs = |name: &str, default: u64| -> Result<Duration, UsageError> {
         match m.opt_str(name) {
-            None => Ok(Duration::from_secs_f64(default)),
+            None => Ok(Duration::from_secs(default)),
             Some(t) => match t.parse::<f64>() {
                 Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
                 _ => Err(UsageError(format!(
@@ -101,12 +145,16 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         }
     };
     let default_size = if scenario == Scenario::Stream {
-        16_384
+        d::BENCH_STREAM_SIZE
     } else {
-        64
+        d::BENCH_SIZE
     };
     let chat = matches!(scenario, Scenario::Chat | Scenario::ChatSlow);
-    let conns_default = if chat { 10 } else { 1 };
+    let conns_default = if chat {
+        d::BENCH_CLIENTS
+    } else {
+        d::BENCH_CONNS
+    };
     let conns = if chat {
         number(&m, "clients", conns_default, 1, 1_000_000)?
     } else {
@@ -117,16 +165,16 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         addr,
         conns,
         size: number(&m, "size", default_size, 1, 1 << 24)?,
-        duration: secs("duration", 5.0)?,
-        warmup: secs("warmup", 1.0)?,
-        hold: secs("hold", 5.0)?,
-        messages: number(&m, "messages", 10_000, 1, 100_000_000)?,
+        duration: secs("duration", d::BENCH_DURATION_SECS)?,
+        warmup: secs("warmup", d::BENCH_WARMUP_SECS)?,
+        hold: secs("hold", d::BENCH_HOLD_SECS)?,
+        messages: number(&m, "messages", d::BENCH_MESSAGES, 1, 100_000_000)?,
         stalled: if scenario == Scenario::ChatSlow {
             number(&m, "stalled", conns, 0, 1_000_000)?
         } else {
             0
         },
-        inflight: number(&m, "inflight", 1, 1, 65_536)?,
+        inflight: number(&m, "inflight", d::BENCH_INFLIGHT, 1, 65_536)?,
         threads: number(&m, "threads", 0, 0, 4096)?,
         pid: m
             .opt_str("pid")
@@ -174,5 +222,28 @@ mod tests {
         assert!(usage_error("bench http --addr 127.0.0.1:1").contains("unknown scenario"));
         assert!(usage_error("bench echo --addr localhost").contains("IP:PORT"));
         assert!(usage_error("bench echo --addr 127.0.0.1:1 --duration soon").contains("--duration"));
+    }
+
+    #[test]
+    fn bench_help_states_the_real_defaults() {
+        let table = bench_options();
+        let help = |name: &str| table.iter().find(|o| o.0 == name).unwrap().2.as_str();
+        let bench = |line: &str| match parse(&args(line)) {
+            Ok(Command::Bench(b)) => b,
+            other => panic!("{line}: {other:?}"),
+        };
+        let echo = bench("bench echo --addr 127.0.0.1:1");
+        let chat = bench("bench chat --addr 127.0.0.1:1");
+        let stream = bench("bench stream --addr 127.0.0.1:1");
+        let default = |n: &dyn std::fmt::Display| format!("(default {n})");
+        assert!(help("conns").contains(&default(&echo.conns)));
+        assert!(help("clients").contains(&default(&chat.conns)));
+        assert!(help("messages").contains(&default(&chat.messages)));
+        let size = format!("(default {}; stream {})", echo.size, stream.size);
+        assert!(help("size").contains(&size));
+        assert!(help("duration").contains(&default(&echo.duration.as_secs_f64())));
+        assert!(help("warmup").contains(&default(&echo.warmup.as_secs_f64())));
+        assert!(help("hold").contains(&default(&echo.hold.as_secs_f64())));
+        assert!(help("inflight").contains(&default(&echo.inflight)));
     }
 }

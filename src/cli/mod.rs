@@ -4,6 +4,7 @@
 use crate::client::bench::BenchOptions;
 pub use crate::client::send::SendOptions;
 pub use crate::client::Target;
+use crate::defaults;
 use getopts::{Matches, Options};
 use std::ffi::OsString;
 use std::fmt;
@@ -14,7 +15,7 @@ use std::time::Duration;
 mod bench;
 mod serve;
 
-pub use serve::{ServeOptions, CHAT_PORT, DAYTIME_PORT, ECHO_PORT, FILES_PORT};
+pub use serve::ServeOptions;
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +140,11 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         }
         "probe" | "udp" => {
             let mut opts = help_only();
-            opts.optopt("", "timeout", "milliseconds to wait (default 1000)", "MS");
+            let timeout_help = format!(
+                "milliseconds to wait (default {})",
+                defaults::PROBE_TIMEOUT_MS
+            );
+            opts.optopt("", "timeout", &timeout_help, "MS");
             let m = matches(&opts, rest)?;
             let about = if first == "probe" {
                 PROBE_ABOUT
@@ -153,7 +158,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                     about,
                 ));
             }
-            let ms: u64 = number(&m, "timeout", 1000, 1, 3_600_000)?;
+            let ms: u64 = number(&m, "timeout", defaults::PROBE_TIMEOUT_MS, 1, 3_600_000)?;
             let t = target(&m)?;
             let timeout = Duration::from_millis(ms);
             Ok(if first == "probe" {
@@ -187,7 +192,10 @@ fn parse_send(args: &[String]) -> Result<Command, UsageError> {
     opts.optopt(
         "",
         "timeout",
-        "milliseconds to wait for the reply (default 10000)",
+        &format!(
+            "milliseconds to wait for the reply (default {})",
+            defaults::SEND_TIMEOUT_MS
+        ),
         "MS",
     );
     opts.optopt(
@@ -225,7 +233,13 @@ fn parse_send(args: &[String]) -> Result<Command, UsageError> {
         file,
         name: m.opt_str("name"),
         udp: m.opt_present("udp"),
-        timeout: Duration::from_millis(number(&m, "timeout", 10_000, 1, 3_600_000)?),
+        timeout: Duration::from_millis(number(
+            &m,
+            "timeout",
+            defaults::SEND_TIMEOUT_MS,
+            1,
+            3_600_000,
+        )?),
     }))
 }
 
@@ -241,7 +255,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
 }
 
 /// A subcommand's option table: `--help` plus one `--name VALUE` per (name, hint, help) row.
-pub(crate) fn options_from(table: &[(&str, &str, &str)]) -> Options {
+pub(crate) fn options_from(table: &[(&str, &str, String)]) -> Options {
     let mut opts = help_only();
     for (name, hint, help) in table {
         opts.optopt("", name, help, hint);

@@ -1,27 +1,20 @@
-//! `threadsock serve`'s options: the table, the parser and its defaults.
+//! `threadsock serve`'s options: the table and the parser. Every default comes from
+//! [`defaults`](crate::defaults).
 
 use super::{help, matches, number, options_from, parse_size, Command, UsageError};
-use crate::service::{self, chat::ChatConfig, files::FilesConfig};
+use crate::defaults as d;
+use crate::service::{chat::ChatConfig, files::FilesConfig, Service};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Default port of the echo service (RFC 862's port 7, moved above 1024).
-pub const ECHO_PORT: u16 = 7007;
-/// Default port of the daytime service (RFC 867's port 13, moved above 1024).
-pub const DAYTIME_PORT: u16 = 7013;
-/// Default port of the chat service (the seed's chat server's port).
-pub const CHAT_PORT: u16 = 9000;
-/// Default port of the files service (the seed's upload servers' port).
-pub const FILES_PORT: u16 = 8124;
 
 /// Options of `threadsock serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// Address every socket binds to.
     pub bind: IpAddr,
-    /// Services to run (names from [`service::NAMES`]), in that table's order.
-    pub services: Vec<&'static str>,
+    /// Services to run, in [`Service::ALL`]'s order.
+    pub services: Vec<Service>,
     /// Echo port, TCP and UDP.
     pub echo_port: u16,
     /// Daytime port, TCP and UDP.
@@ -46,68 +39,115 @@ pub struct ServeOptions {
     pub stats: Option<Duration>,
 }
 
-/// `serve`'s options: (name, value hint, help). Defaults are stated in the help text.
-const SERVE_OPTIONS: &[(&str, &str, &str)] = &[
-    (
-        "bind",
-        "ADDR",
-        "address to bind (default 127.0.0.1; :: for IPv6)",
-    ),
-    (
-        "only",
-        "LIST",
-        "services to run, comma-separated (default: echo,daytime,chat,files)",
-    ),
-    ("echo-port", "N", "echo port, TCP and UDP (default 7007)"),
-    (
-        "daytime-port",
-        "N",
-        "daytime port, TCP and UDP (default 7013)",
-    ),
-    ("chat-port", "N", "chat port, TCP (default 9000)"),
-    ("files-port", "N", "files port, TCP and UDP (default 8124)"),
-    (
-        "files-dir",
-        "DIR",
-        "where uploads are stored (default ./server_files)",
-    ),
-    (
-        "max-file",
-        "SIZE",
-        "largest upload: bytes, or with K, M or G (default 1G)",
-    ),
-    ("max-line", "BYTES", "longest chat line (default 4096)"),
-    (
-        "outbox",
-        "N",
-        "chat lines that may wait for one client (default 1024)",
-    ),
-    (
-        "max-conns",
-        "N",
-        "TCP connections served at once (default 4096)",
-    ),
-    (
-        "idle-timeout",
-        "SECS",
-        "close a client idle this long; 0 = never (default 300)",
-    ),
-    (
-        "stack-size",
-        "KIB",
-        "stack of each connection thread (default 128)",
-    ),
-    ("banner", "TEXT", "line echo sends to each TCP client first"),
-    (
-        "stats",
-        "SECS",
-        "print a stats line on stderr every SECS seconds",
-    ),
-];
+/// `serve`'s options: (name, value hint, help). Each help states its default, from
+/// [`defaults`](crate::defaults).
+fn serve_options() -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        (
+            "bind",
+            "ADDR",
+            format!("address to bind (default {}; :: for IPv6)", d::BIND),
+        ),
+        (
+            "only",
+            "LIST",
+            format!(
+                "services to run, comma-separated (default: {})",
+                service_names(",")
+            ),
+        ),
+        (
+            "echo-port",
+            "N",
+            format!("echo port, TCP and UDP (default {})", d::ECHO_PORT),
+        ),
+        (
+            "daytime-port",
+            "N",
+            format!("daytime port, TCP and UDP (default {})", d::DAYTIME_PORT),
+        ),
+        (
+            "chat-port",
+            "N",
+            format!("chat port, TCP (default {})", d::CHAT_PORT),
+        ),
+        (
+            "files-port",
+            "N",
+            format!("files port, TCP and UDP (default {})", d::FILES_PORT),
+        ),
+        (
+            "files-dir",
+            "DIR",
+            format!("where uploads are stored (default {})", d::FILES_DIR),
+        ),
+        (
+            "max-file",
+            "SIZE",
+            format!(
+                "largest upload: bytes, or with K, M or G (default {})",
+                d::MAX_FILE_TEXT
+            ),
+        ),
+        (
+            "max-line",
+            "BYTES",
+            format!("longest chat line (default {})", d::MAX_LINE),
+        ),
+        (
+            "outbox",
+            "N",
+            format!(
+                "chat lines that may wait for one client (default {})",
+                d::OUTBOX_LINES
+            ),
+        ),
+        (
+            "chat-stall",
+            "MS",
+            format!(
+                "a chat client that is behind and accepts no bytes this long is dropped \
+                 (default {})",
+                d::CHAT_STALL_MS
+            ),
+        ),
+        (
+            "max-conns",
+            "N",
+            format!("TCP connections served at once (default {})", d::MAX_CONNS),
+        ),
+        (
+            "idle-timeout",
+            "SECS",
+            format!(
+                "close a client idle this long; 0 = never (default {})",
+                d::IDLE_TIMEOUT_SECS
+            ),
+        ),
+        (
+            "stack-size",
+            "KIB",
+            format!(
+                "stack of each connection thread (default {})",
+                d::STACK_SIZE_KIB
+            ),
+        ),
+        (
+            "banner",
+            "TEXT",
+            "line echo sends to each TCP client first".into(),
+        ),
+        (
+            "stats",
+            "SECS",
+            "print a stats line on stderr every SECS seconds".into(),
+        ),
+    ]
+}
 
 /// Parses the arguments after `serve`.
 pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let opts = options_from(SERVE_OPTIONS);
+    let opts = options_from(&serve_options());
     let m = matches(&opts, args)?;
     if m.opt_present("help") {
         return Ok(help(
@@ -122,32 +162,33 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         return Err(UsageError(format!("unexpected argument '{extra}'")));
     }
     let bind = match m.opt_str("bind") {
-        None => IpAddr::from([127, 0, 0, 1]),
+        None => d::BIND,
         Some(s) if s == "localhost" => IpAddr::from([127, 0, 0, 1]),
         Some(s) => s
             .parse()
             .map_err(|_| UsageError(format!("--bind: '{s}' is not an IP address")))?,
     };
     let services = match m.opt_str("only") {
-        None => service::NAMES.to_vec(),
+        None => Service::ALL.to_vec(),
         Some(list) => parse_only(&list)?,
     };
-    let idle: u64 = number(&m, "idle-timeout", 300, 0, 10_000_000)?;
-    let stack_kib: usize = number(&m, "stack-size", 128, 32, 1 << 20)?;
+    let idle: u64 = number(&m, "idle-timeout", d::IDLE_TIMEOUT_SECS, 0, 10_000_000)?;
+    let stack_kib: usize = number(&m, "stack-size", d::STACK_SIZE_KIB, 32, 1 << 20)?;
+    let stall_ms: u64 = number(&m, "chat-stall", d::CHAT_STALL_MS, 50, 60_000)?;
     let stats: u64 = number(&m, "stats", 0, 1, 86_400)?;
     Ok(Command::Serve(ServeOptions {
         bind,
         services,
-        echo_port: number(&m, "echo-port", ECHO_PORT, 0, u16::MAX)?,
-        daytime_port: number(&m, "daytime-port", DAYTIME_PORT, 0, u16::MAX)?,
-        chat_port: number(&m, "chat-port", CHAT_PORT, 0, u16::MAX)?,
-        files_port: number(&m, "files-port", FILES_PORT, 0, u16::MAX)?,
+        echo_port: number(&m, "echo-port", d::ECHO_PORT, 0, u16::MAX)?,
+        daytime_port: number(&m, "daytime-port", d::DAYTIME_PORT, 0, u16::MAX)?,
+        chat_port: number(&m, "chat-port", d::CHAT_PORT, 0, u16::MAX)?,
+        files_port: number(&m, "files-port", d::FILES_PORT, 0, u16::MAX)?,
         files: FilesConfig {
             dir: m
                 .opt_str("files-dir")
-                .map_or_else(|| FilesConfig::default().dir, PathBuf::from),
+                .map_or_else(|| PathBuf::from(d::FILES_DIR), PathBuf::from),
             max_file: match m.opt_str("max-file") {
-                None => FilesConfig::default().max_file,
+                None => d::MAX_FILE,
                 Some(text) => parse_size(&text).ok_or_else(|| {
                     UsageError(format!(
                         "--max-file: '{text}' is not a size like 1048576, 512K, 10M or 1G"
@@ -156,10 +197,11 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             },
         },
         chat: ChatConfig {
-            max_line: number(&m, "max-line", 4096, 16, 1 << 20)?,
-            outbox_lines: number(&m, "outbox", 1024, 1, 1 << 20)?,
+            max_line: number(&m, "max-line", d::MAX_LINE, 16, 1 << 20)?,
+            outbox_lines: number(&m, "outbox", d::OUTBOX_LINES, 1, 1 << 20)?,
+            stall: Duration::from_millis(stall_ms),
         },
-        max_conns: number(&m, "max-conns", 4096, 1, 10_000_000)?,
+        max_conns: number(&m, "max-conns", d::MAX_CONNS, 1, 10_000_000)?,
         idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
         stack_size: stack_kib * 1024,
         banner: m.opt_str("banner"),
@@ -167,25 +209,29 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     }))
 }
 
-fn parse_only(list: &str) -> Result<Vec<&'static str>, UsageError> {
+fn parse_only(list: &str) -> Result<Vec<Service>, UsageError> {
     let mut wanted = Vec::new();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !service::NAMES.contains(&name) {
-            return Err(UsageError(format!(
+        let service = Service::parse(name).ok_or_else(|| {
+            UsageError(format!(
                 "--only: unknown service '{name}' (known: {})",
-                service::NAMES.join(", ")
-            )));
-        }
-        wanted.push(name);
+                service_names(", ")
+            ))
+        })?;
+        wanted.push(service);
     }
     if wanted.is_empty() {
         return Err(UsageError("--only: no service named".into()));
     }
-    Ok(service::NAMES
-        .iter()
-        .copied()
-        .filter(|n| wanted.contains(n))
+    Ok(Service::ALL
+        .into_iter()
+        .filter(|s| wanted.contains(s))
         .collect())
+}
+
+/// Every service's name, joined by `sep`.
+fn service_names(sep: &str) -> String {
+    Service::ALL.map(Service::name).join(sep)
 }
 
 #[cfg(test)]
@@ -198,7 +244,7 @@ mod tests {
     fn serve_defaults() {
         let o = serve("serve");
         assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(o.services, vec!["echo", "daytime", "chat", "files"]);
+        assert_eq!(o.services, Service::ALL);
         assert_eq!(
             (o.echo_port, o.daytime_port, o.chat_port),
             (7007, 7013, 9000)
@@ -215,17 +261,18 @@ mod tests {
 
     #[test]
     fn serve_every_option() {
-        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --files-port 0 --files-dir /tmp/up --max-file 10M --idle-timeout 0 --stack-size 64 --stats 5 --banner");
+        let mut a = args("serve --bind :: --only daytime --echo-port 0 --daytime-port 1313 --max-conns 10 --chat-port 0 --max-line 100 --outbox 8 --chat-stall 1000 --files-port 0 --files-dir /tmp/up --max-file 10M --idle-timeout 0 --stack-size 64 --stats 5 --banner");
         a.push("Mensagem do servidor!".into());
         let Ok(Command::Serve(o)) = parse(&a) else {
             panic!()
         };
         assert_eq!(o.bind, "::".parse::<IpAddr>().unwrap());
-        assert_eq!(o.services, vec!["daytime"]);
+        assert_eq!(o.services, vec![Service::Daytime]);
         assert_eq!((o.echo_port, o.daytime_port), (0, 1313));
         assert_eq!(o.max_conns, 10);
         assert_eq!(o.chat_port, 0);
         assert_eq!((o.chat.max_line, o.chat.outbox_lines), (100, 8));
+        assert_eq!(o.chat.stall, Duration::from_millis(1000));
         assert_eq!(o.files_port, 0);
         assert_eq!(o.files.dir, PathBuf::from("/tmp/up"));
         assert_eq!(o.files.max_file, 10 << 20);
@@ -239,7 +286,7 @@ mod tests {
     fn only_keeps_table_order() {
         assert_eq!(
             serve("serve --only daytime,echo").services,
-            vec!["echo", "daytime"]
+            vec![Service::Echo, Service::Daytime]
         );
     }
 
@@ -249,6 +296,8 @@ mod tests {
         assert!(usage_error("serve --max-conns 0").contains("--max-conns"));
         assert!(usage_error("serve --max-line 2").contains("--max-line"));
         assert!(usage_error("serve --outbox 0").contains("--outbox"));
+        assert!(usage_error("serve --chat-stall 10").contains("--chat-stall"));
+        assert!(usage_error("serve --chat-stall 60001").contains("--chat-stall"));
         assert!(usage_error("serve --max-file lots").contains("--max-file"));
         assert!(usage_error("serve --bind nowhere").contains("--bind"));
         assert!(usage_error("serve --only gopher").contains("gopher"));
@@ -260,7 +309,8 @@ mod tests {
 
     #[test]
     fn help_states_the_real_defaults() {
-        let help = |name: &str| SERVE_OPTIONS.iter().find(|o| o.0 == name).unwrap().2;
+        let table = serve_options();
+        let help = |name: &str| table.iter().find(|o| o.0 == name).unwrap().2.as_str();
         let d = serve("serve");
         assert!(help("echo-port").contains(&format!("(default {})", d.echo_port)));
         assert!(help("daytime-port").contains(&format!("(default {})", d.daytime_port)));
@@ -269,6 +319,21 @@ mod tests {
         assert!(help("max-conns").contains(&format!("(default {})", d.max_conns)));
         assert!(help("max-line").contains(&format!("(default {})", d.chat.max_line)));
         assert!(help("outbox").contains(&format!("(default {})", d.chat.outbox_lines)));
-        assert!(help("only").contains(&service::NAMES.join(",")));
+        let stall_ms = d.chat.stall.as_millis();
+        assert!(help("chat-stall").contains(&format!("(default {stall_ms})")));
+        let idle = d.idle_timeout.unwrap().as_secs();
+        assert!(help("idle-timeout").contains(&format!("(default {idle})")));
+        let stack_kib = d.stack_size / 1024;
+        assert!(help("stack-size").contains(&format!("(default {stack_kib})")));
+        assert!(help("bind").contains(&format!("(default {};", d.bind)));
+        assert!(help("files-dir").contains(&format!("(default {})", d.files.dir.display())));
+        let max_file = help("max-file");
+        let text = max_file
+            .split("(default ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(')');
+        assert_eq!(parse_size(text), Some(d.files.max_file));
+        assert!(help("only").contains(&service_names(",")));
     }
 }

@@ -14,6 +14,7 @@ pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStat
 pub use tcp::{TcpHandler, BUSY_LINE};
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
+use crate::defaults;
 use crossbeam_channel::{Receiver, Sender};
 use registry::Registry;
 use std::fmt;
@@ -42,9 +43,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_conns: 4096,
-            idle_timeout: Some(Duration::from_secs(300)),
-            stack_size: 128 * 1024,
+            max_conns: defaults::MAX_CONNS,
+            idle_timeout: Some(defaults::IDLE_TIMEOUT),
+            stack_size: defaults::STACK_SIZE,
         }
     }
 }

@@ -7,24 +7,29 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 use threadsock::cli::ServeOptions;
 use threadsock::server::{Limits, Proto, Server};
+use threadsock::service::Service;
 
 /// Upper bound on any single wait in a test; reaching it is a failure, not a timing assertion.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// Options for `services` on 127.0.0.1 with every port 0.
+/// Options for `services` (by name) on 127.0.0.1 with every port 0.
 pub fn options(services: &[&'static str]) -> ServeOptions {
+    let services = services
+        .iter()
+        .map(|name| Service::parse(name).unwrap_or_else(|| panic!("no service {name}")))
+        .collect();
     ServeOptions {
         bind: [127, 0, 0, 1].into(),
-        services: services.to_vec(),
+        services,
         echo_port: 0,
         daytime_port: 0,
         chat_port: 0,
         chat: threadsock::service::chat::ChatConfig::default(),
         files_port: 0,
         files: threadsock::service::files::FilesConfig::default(),
-        max_conns: 4096,
-        idle_timeout: Some(Duration::from_secs(300)),
-        stack_size: 128 * 1024,
+        max_conns: threadsock::defaults::MAX_CONNS,
+        idle_timeout: Some(threadsock::defaults::IDLE_TIMEOUT),
+        stack_size: threadsock::defaults::STACK_SIZE,
         banner: None,
         stats: None,
     }
@@ -183,4 +188,31 @@ pub fn require_tool(name: &str) -> bool {
         eprintln!("skipped: `{name}` is not installed (set CI=1 to make this a failure)");
     }
     found
+}
+
+/// Option entries of a usage text such as `--help`'s or README's flag reference: a line that
+/// starts (after indentation) with `-` begins one, and the indented lines right after it
+/// continue it (wrapped text). Returns (`--option`, the entry's text on one line).
+pub fn option_entries(block: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut open = false;
+    for line in block.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('-') {
+            let name = trimmed
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))
+                .unwrap_or_default()
+                .to_string();
+            entries.push((name, trimmed.to_string()));
+            open = true;
+        } else if open && line.starts_with(' ') && !trimmed.is_empty() {
+            let last = entries.last_mut().unwrap();
+            last.1.push(' ');
+            last.1.push_str(trimmed);
+        } else {
+            open = false;
+        }
+    }
+    entries
 }

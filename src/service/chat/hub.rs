@@ -11,10 +11,11 @@
 //! member is behind, senders wait at the chat's gate before each message (see
 //! [`Member::say`](super::Member::say)), so a flood backs up into the flooder's own TCP window
 //! instead of into memory. The hub itself goes on taking requests (joins, leaves, nicknames).
-//! A behind member whose writer has written nothing for [`STALL`] is dropped as too slow, and so
-//! is any member that would pass `hard` packets in flight; a member whose writer is gone (reset,
-//! broken pipe) is removed at once. So a client that reads is not dropped, a client that does
-//! not read is dropped within [`STALL`] of falling behind, and every outbox stays under `hard`.
+//! A behind member whose writer has written nothing for the stall time (`--chat-stall`, 300 ms
+//! by default) is dropped as too slow, and so is any member that would pass `hard` packets in
+//! flight; a member whose writer is gone (reset, broken pipe) is removed at once. So a client
+//! that reads is not dropped, a client that does not read is dropped within the stall time of
+//! falling behind, and every outbox stays under `hard`.
 
 use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
 use super::outbox::{Flow, HandOver, Marks, OutboxSender};
@@ -30,8 +31,6 @@ pub type MemberId = u64;
 
 /// Requests applied per burst before the hub hands batches over (bounds one burst's memory).
 pub const MAX_BURST: usize = 1024;
-/// A behind member whose writer has written nothing for this long is too slow.
-pub const STALL: Duration = Duration::from_millis(300);
 /// While some member is behind, the hub looks at it at least this often.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -170,6 +169,8 @@ pub struct Hub {
     /// One broadcast's packets, per wire format.
     rendered: Vec<(usize, Packet)>,
     marks: Marks,
+    /// A behind member whose writer has written nothing for this long is too slow.
+    stall: Duration,
     stats: Arc<HubStats>,
     flow: Arc<Flow>,
 }
@@ -180,8 +181,9 @@ enum Next {
 }
 
 impl Hub {
-    /// An empty hub with the lobby, whose members' outboxes use `marks`, on the clock `flow`.
-    pub fn new(marks: Marks, stats: Arc<HubStats>, flow: Arc<Flow>) -> Self {
+    /// An empty hub with the lobby, whose members' outboxes use `marks`, on the clock `flow`;
+    /// a member behind whose writer writes nothing for `stall` is dropped.
+    pub fn new(marks: Marks, stall: Duration, stats: Arc<HubStats>, flow: Arc<Flow>) -> Self {
         let mut rooms = BTreeMap::new();
         rooms.insert(
             LOBBY.to_string(),
@@ -199,6 +201,7 @@ impl Hub {
             behind: Vec::new(),
             rendered: Vec::new(),
             marks,
+            stall,
             stats,
             flow,
         }
@@ -596,7 +599,7 @@ impl Hub {
         }
     }
 
-    /// Looks at every member that is behind: caught up, gone, or stalled past [`STALL`].
+    /// Looks at every member that is behind: caught up, gone, or stalled past the stall time.
     fn check_behind(&mut self) {
         if self.behind.is_empty() {
             return;
@@ -609,7 +612,7 @@ impl Hub {
                 self.remove(id, Departure::Left);
             } else if !m.outbox.is_behind() {
                 // Caught up: the writer took it off the gate.
-            } else if Duration::from_millis(m.outbox.idle_ms(&self.flow)) >= STALL {
+            } else if Duration::from_millis(m.outbox.idle_ms(&self.flow)) >= self.stall {
                 self.drop_slow(id);
             } else {
                 self.behind.push(id);

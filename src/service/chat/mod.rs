@@ -14,6 +14,7 @@ mod tests;
 pub mod text;
 pub mod writer;
 
+use crate::defaults;
 use crate::server::{Connection, Metric};
 use crossbeam_channel::{Receiver, Sender};
 pub use delivery::{Delivery, Departure, Packet, Refusal, Render};
@@ -40,13 +41,17 @@ pub struct ChatConfig {
     pub max_line: usize,
     /// Lines that may wait for one client before it is dropped as too slow.
     pub outbox_lines: usize,
+    /// A client that is behind and whose writer has written nothing for this long is dropped
+    /// as too slow.
+    pub stall: Duration,
 }
 
 impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig {
-            max_line: 4096,
-            outbox_lines: 1024,
+            max_line: defaults::MAX_LINE,
+            outbox_lines: defaults::OUTBOX_LINES,
+            stall: defaults::CHAT_STALL,
         }
     }
 }
@@ -80,7 +85,7 @@ impl Chat {
             config.outbox_lines,
             hub::MAX_BURST + HUB_QUEUE + SENDERS_IN_HAND,
         );
-        let hub = Hub::new(marks, Arc::clone(&stats), Arc::clone(&flow));
+        let hub = Hub::new(marks, config.stall, Arc::clone(&stats), Arc::clone(&flow));
         thread::Builder::new()
             .name("chat-hub".into())
             .spawn(move || hub.run(&inbox))?;

@@ -12,6 +12,7 @@ pub mod framed;
 pub mod name;
 pub mod store;
 
+use crate::defaults;
 use crate::server::{Connection, Metric};
 use framed::Head;
 use std::io::{self, Read, Write};
@@ -35,8 +36,8 @@ pub struct FilesConfig {
 impl Default for FilesConfig {
     fn default() -> Self {
         FilesConfig {
-            dir: PathBuf::from("./server_files"),
-            max_file: 1 << 30,
+            dir: PathBuf::from(defaults::FILES_DIR),
+            max_file: defaults::MAX_FILE,
         }
     }
 }
