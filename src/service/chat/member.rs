@@ -2,7 +2,7 @@
 //! on `Drop`, so no code path can leak a member.
 
 use super::delivery::Packet;
-use super::hub::{MemberId, Request};
+use super::request::{MemberId, Request};
 use super::outbox::Flow;
 use crossbeam_channel::Sender;
 use std::fmt;

@@ -17,17 +17,17 @@
 //! that reads is not dropped, a client that does not read is dropped within the stall time of
 //! falling behind, and every outbox stays under `hard`.
 
+mod fanout;
+
 use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
-use super::outbox::{Flow, HandOver, Marks, OutboxSender};
+use super::outbox::{Flow, Marks, OutboxSender};
+pub use super::request::{MemberId, Request};
 use super::rules::{self, LOBBY};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A member's id, issued by the chat.
-pub type MemberId = u64;
 
 /// Requests applied per burst before the hub hands batches over (bounds one burst's memory).
 pub const MAX_BURST: usize = 1024;
@@ -47,86 +47,6 @@ pub struct HubStats {
     pub lines_out: AtomicU64,
     /// Members dropped because they did not read.
     pub slow_dropped: AtomicU64,
-}
-
-/// What sessions ask of the hub (through [`Member`](super::Member)).
-#[derive(Debug)]
-pub enum Request {
-    /// A new member, placed in [`LOBBY`] under the name `guest<id>`.
-    Join {
-        /// Its id.
-        id: MemberId,
-        /// Its wire format.
-        render: Arc<dyn Render>,
-        /// Where its deliveries go.
-        outbox: OutboxSender,
-    },
-    /// The member is gone; `last` are packets (in its own format) to send it before it goes.
-    Leave {
-        /// Who.
-        id: MemberId,
-        /// Last packets.
-        last: Vec<Packet>,
-    },
-    /// Take a nickname.
-    Rename {
-        /// Who.
-        id: MemberId,
-        /// The new name.
-        name: String,
-    },
-    /// Leave the current room for another (created on first use).
-    Move {
-        /// Who.
-        id: MemberId,
-        /// Target room.
-        room: String,
-    },
-    /// A message to everyone else in the member's room.
-    Say {
-        /// Who.
-        id: MemberId,
-        /// The message.
-        text: String,
-    },
-    /// An action (`/me`) to everyone else in the room.
-    Act {
-        /// Who.
-        id: MemberId,
-        /// The action.
-        text: String,
-    },
-    /// A private message to the member named `to`.
-    Whisper {
-        /// Who.
-        id: MemberId,
-        /// Recipient's name.
-        to: String,
-        /// The message.
-        text: String,
-    },
-    /// List rooms with member counts, to the member.
-    Rooms {
-        /// Who asks.
-        id: MemberId,
-    },
-    /// List the members of the member's room, to the member.
-    Who {
-        /// Who asks.
-        id: MemberId,
-    },
-    /// Packets the member's own transport made (help, usage errors), in order with the rest.
-    Relay {
-        /// Who.
-        id: MemberId,
-        /// The packets.
-        packets: Vec<Packet>,
-    },
-    /// Tell every member the server is shutting down, drop them all, acknowledge, and stop.
-    Shutdown {
-        /// Acknowledged once every outbox has its last batch.
-        done: Sender<()>,
-    },
 }
 
 #[derive(Debug)]
@@ -511,124 +431,5 @@ impl Hub {
         self.rooms
             .get(key)
             .map_or_else(|| key.to_string(), |r| r.name.clone())
-    }
-
-    /// Queues `d` for everyone in the room `key` but `except`, rendered once per wire format;
-    /// returns how many it was queued for.
-    fn broadcast(&mut self, key: &str, except: Option<MemberId>, d: &Delivery<'_>) -> usize {
-        let Some(room) = self.rooms.get(key) else {
-            return 0;
-        };
-        self.rendered.clear();
-        let mut count = 0;
-        for &id in &room.members {
-            if Some(id) == except {
-                continue;
-            }
-            let Some(m) = self.members.get_mut(&id) else {
-                continue;
-            };
-            let format = m.format();
-            let packet = match self.rendered.iter().find(|(f, _)| *f == format) {
-                Some((_, p)) => Arc::clone(p),
-                None => {
-                    let p = m.render.render(d);
-                    self.rendered.push((format, Arc::clone(&p)));
-                    p
-                }
-            };
-            Self::push(&mut self.dirty, id, m, packet);
-            count += 1;
-        }
-        self.rendered.clear();
-        count
-    }
-
-    /// Queues `d` for one member, in its format.
-    fn deliver(&mut self, id: MemberId, d: &Delivery<'_>) {
-        if let Some(m) = self.members.get_mut(&id) {
-            let packet = m.render.render(d);
-            Self::push(&mut self.dirty, id, m, packet);
-        }
-    }
-
-    fn push_to(&mut self, id: MemberId, packet: Packet) {
-        if let Some(m) = self.members.get_mut(&id) {
-            Self::push(&mut self.dirty, id, m, packet);
-        }
-    }
-
-    fn queue(&mut self, id: MemberId, packets: Vec<Packet>) {
-        for p in packets {
-            self.push_to(id, p);
-        }
-    }
-
-    /// Adds a packet to a member's pending batch. Pending packets are bounded by one burst:
-    /// they are handed over at the end of every burst.
-    fn push(dirty: &mut Vec<MemberId>, id: MemberId, m: &mut Member, packet: Packet) {
-        if m.pending.is_empty() {
-            dirty.push(id);
-        }
-        m.pending.push(packet);
-    }
-
-    /// Hands every member with pending packets one batch. Never waits.
-    fn flush(&mut self) {
-        // Removing a member notifies its room, which can dirty others: loop until quiet.
-        while !self.dirty.is_empty() {
-            for id in std::mem::take(&mut self.dirty) {
-                self.hand_over(id);
-            }
-        }
-    }
-
-    fn hand_over(&mut self, id: MemberId) {
-        let Some(m) = self.members.get_mut(&id) else {
-            return;
-        };
-        if m.pending.is_empty() {
-            return;
-        }
-        let batch = std::mem::take(&mut m.pending);
-        match m.outbox.hand_over(batch, &self.flow, self.marks) {
-            HandOver::Sent => {}
-            HandOver::Behind => self.behind.push(id),
-            HandOver::Overflow => self.drop_slow(id),
-            HandOver::Gone => self.remove(id, Departure::Left),
-        }
-    }
-
-    /// Looks at every member that is behind: caught up, gone, or stalled past the stall time.
-    fn check_behind(&mut self) {
-        if self.behind.is_empty() {
-            return;
-        }
-        for id in std::mem::take(&mut self.behind) {
-            let Some(m) = self.members.get(&id) else {
-                continue;
-            };
-            if m.outbox.is_gone() {
-                self.remove(id, Departure::Left);
-            } else if !m.outbox.is_behind() {
-                // Caught up: the writer took it off the gate.
-            } else if Duration::from_millis(m.outbox.idle_ms(&self.flow)) >= self.stall {
-                self.drop_slow(id);
-            } else {
-                self.behind.push(id);
-            }
-        }
-        self.flush();
-    }
-
-    /// Drops a member that does not read; its writer tells the client why and closes.
-    fn drop_slow(&mut self, id: MemberId) {
-        let Some(m) = self.members.get_mut(&id) else {
-            return;
-        };
-        m.pending.clear();
-        m.outbox.kick(&self.flow);
-        self.stats.slow_dropped.fetch_add(1, Relaxed);
-        self.remove(id, Departure::TooSlow);
     }
 }

@@ -1,0 +1,89 @@
+//! What members ask of the hub: one [`Request`] per action, over one bounded channel.
+
+use super::delivery::{Packet, Render};
+use super::outbox::OutboxSender;
+use crossbeam_channel::Sender;
+use std::sync::Arc;
+
+/// A member's id, issued by the chat.
+pub type MemberId = u64;
+
+/// What sessions ask of the hub (through [`Member`](super::Member)).
+#[derive(Debug)]
+pub enum Request {
+    /// A new member, placed in [`LOBBY`](super::rules::LOBBY) under the name `guest<id>`.
+    Join {
+        /// Its id.
+        id: MemberId,
+        /// Its wire format.
+        render: Arc<dyn Render>,
+        /// Where its deliveries go.
+        outbox: OutboxSender,
+    },
+    /// The member is gone; `last` are packets (in its own format) to send it before it goes.
+    Leave {
+        /// Who.
+        id: MemberId,
+        /// Last packets.
+        last: Vec<Packet>,
+    },
+    /// Take a nickname.
+    Rename {
+        /// Who.
+        id: MemberId,
+        /// The new name.
+        name: String,
+    },
+    /// Leave the current room for another (created on first use).
+    Move {
+        /// Who.
+        id: MemberId,
+        /// Target room.
+        room: String,
+    },
+    /// A message to everyone else in the member's room.
+    Say {
+        /// Who.
+        id: MemberId,
+        /// The message.
+        text: String,
+    },
+    /// An action (`/me`) to everyone else in the room.
+    Act {
+        /// Who.
+        id: MemberId,
+        /// The action.
+        text: String,
+    },
+    /// A private message to the member named `to`.
+    Whisper {
+        /// Who.
+        id: MemberId,
+        /// Recipient's name.
+        to: String,
+        /// The message.
+        text: String,
+    },
+    /// List rooms with member counts, to the member.
+    Rooms {
+        /// Who asks.
+        id: MemberId,
+    },
+    /// List the members of the member's room, to the member.
+    Who {
+        /// Who asks.
+        id: MemberId,
+    },
+    /// Packets the member's own transport made (help, usage errors), in order with the rest.
+    Relay {
+        /// Who.
+        id: MemberId,
+        /// The packets.
+        packets: Vec<Packet>,
+    },
+    /// Tell every member the server is shutting down, drop them all, acknowledge, and stop.
+    Shutdown {
+        /// Acknowledged once every outbox has its last batch.
+        done: Sender<()>,
+    },
+}
