@@ -2,8 +2,8 @@
 //! on `Drop`, so no code path can leak a member.
 
 use super::delivery::Packet;
-use super::request::{MemberId, Request};
 use super::outbox::Flow;
+use super::request::{MemberId, Request};
 use crossbeam_channel::Sender;
 use std::fmt;
 use std::sync::Arc;
