@@ -4,3 +4,4 @@
 pub mod crc32;
 pub mod lines;
 pub mod rfc3339;
+pub mod sha1;
