@@ -6,3 +6,4 @@ pub mod crc32;
 pub mod lines;
 pub mod rfc3339;
 pub mod sha1;
+pub mod websocket;
