@@ -113,8 +113,8 @@ pub enum FrameError {
     Masked,
     /// A 64-bit length with its most significant bit set. 1002.
     LengthTopBit,
-    /// A control frame with a payload over 125 bytes (the length given). 1002.
-    ControlTooLong(u64),
+    /// A control frame with a payload over 125 bytes. 1002.
+    ControlTooLong,
     /// A control frame without FIN. 1002.
     FragmentedControl,
     /// A frame payload over the cap. 1009.
@@ -163,9 +163,7 @@ impl fmt::Display for FrameError {
             FrameError::Unmasked => f.write_str("frame from a client is not masked"),
             FrameError::Masked => f.write_str("frame from a server is masked"),
             FrameError::LengthTopBit => f.write_str("64-bit payload length has its top bit set"),
-            FrameError::ControlTooLong(n) => {
-                write!(f, "control frame payload of {n} bytes (at most 125)")
-            }
+            FrameError::ControlTooLong => f.write_str("control frame payload over 125 bytes"),
             FrameError::FragmentedControl => f.write_str("fragmented control frame"),
             FrameError::FrameTooBig { len, max } => {
                 write!(f, "frame payload of {len} bytes (at most {max})")
@@ -221,10 +219,14 @@ pub fn parse_frame(
         (Role::Client, true) => return Err(FrameError::Masked),
         _ => {}
     }
-    let (len, mut pos) = match b1 & 0x7F {
+    let len7 = b1 & 0x7F;
+    if opcode.is_control() && usize::from(len7) > MAX_CONTROL_PAYLOAD {
+        return Err(FrameError::ControlTooLong);
+    }
+    let (len, mut pos) = match len7 {
         126 => match buf.get(2..4) {
             Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
-            None => return control_or_wait(opcode, 126),
+            None => return Ok(None),
         },
         127 => match buf.get(2..10) {
             Some(b) => {
@@ -232,21 +234,16 @@ pub fn parse_frame(
                 be.copy_from_slice(b);
                 (u64::from_be_bytes(be), 10)
             }
-            None => {
-                // The top bit is known from the first length byte.
-                if buf.get(2).is_some_and(|&b| b & 0x80 != 0) && !opcode.is_control() {
-                    return Err(FrameError::LengthTopBit);
-                }
-                return control_or_wait(opcode, 127);
+            // The top bit is known from the first length byte.
+            None if buf.get(2).is_some_and(|&b| b & 0x80 != 0) => {
+                return Err(FrameError::LengthTopBit)
             }
+            None => return Ok(None),
         },
         n => (u64::from(n), 2),
     };
     if len >> 63 != 0 {
         return Err(FrameError::LengthTopBit);
-    }
-    if opcode.is_control() && len > MAX_CONTROL_PAYLOAD as u64 {
-        return Err(FrameError::ControlTooLong(len));
     }
     if len > max_payload as u64 {
         return Err(FrameError::FrameTooBig {
@@ -282,15 +279,6 @@ pub fn parse_frame(
     )))
 }
 
-/// A control frame announcing an extended length is already too long; others wait for it.
-fn control_or_wait(opcode: Opcode, len7: u8) -> Result<Option<(usize, Frame)>, FrameError> {
-    if opcode.is_control() {
-        Err(FrameError::ControlTooLong(u64::from(len7)))
-    } else {
-        Ok(None)
-    }
-}
-
 /// XORs `data` with the 4-byte `mask` (masking and unmasking are the same operation).
 fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     for (i, b) in data.iter_mut().enumerate() {
@@ -298,8 +286,18 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     }
 }
 
-/// Appends a header: FIN, opcode, the shortest length form, and the mask key if any.
-fn encode_header(fin: bool, opcode: Opcode, len: usize, mask: Option<[u8; 4]>, out: &mut Vec<u8>) {
+/// Appends one frame of any kind: `fin`, `opcode`, the shortest length form, and, with a
+/// `mask`, the mask key and the masked payload. For fragments (`fin` false, then
+/// [`Opcode::Continuation`]s); [`encode_frame`] and [`encode_frame_masked`] cover whole messages.
+pub fn encode_frame_parts(
+    fin: bool,
+    opcode: Opcode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+    out: &mut Vec<u8>,
+) {
+    let len = payload.len();
+    out.reserve(MAX_HEADER + len);
     out.push(u8::from(fin) << 7 | opcode.as_u8());
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     if len < 126 {
@@ -311,25 +309,24 @@ fn encode_header(fin: bool, opcode: Opcode, len: usize, mask: Option<[u8; 4]>, o
         out.push(mask_bit | 127);
         out.extend_from_slice(&(len as u64).to_be_bytes());
     }
+    let start = out.len() + mask.map_or(0, |m| m.len());
     if let Some(mask) = mask {
         out.extend_from_slice(&mask);
+    }
+    out.extend_from_slice(payload);
+    if let Some(mask) = mask {
+        apply_mask(&mut out[start..], mask);
     }
 }
 
 /// Appends an unmasked frame with FIN set (server to client).
 pub fn encode_frame(opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) {
-    out.reserve(MAX_HEADER + payload.len());
-    encode_header(true, opcode, payload.len(), None, out);
-    out.extend_from_slice(payload);
+    encode_frame_parts(true, opcode, payload, None, out);
 }
 
 /// Appends a frame with FIN set, masked with `mask` (client to server).
 pub fn encode_frame_masked(opcode: Opcode, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
-    out.reserve(MAX_HEADER + payload.len());
-    encode_header(true, opcode, payload.len(), Some(mask), out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], mask);
+    encode_frame_parts(true, opcode, payload, Some(mask), out);
 }
 
 /// Appends an unmasked close frame (server side) with `code` and as much of `reason` as fits

@@ -51,6 +51,12 @@ impl Assembler {
         self.partial.is_some()
     }
 
+    /// Bytes of the unfinished message held; never more than the `max_message` given to
+    /// [`new`](Assembler::new).
+    pub fn buffered(&self) -> usize {
+        self.partial.as_ref().map_or(0, |p| p.data.len())
+    }
+
     /// Takes the next frame. `Ok(Some(message))` when it completes a message or is a control
     /// frame (which may arrive between fragments); `Ok(None)` when it was a non-final fragment.
     pub fn push(&mut self, frame: Frame) -> Result<Option<Message>, FrameError> {
@@ -73,7 +79,7 @@ impl Assembler {
                 return Err(FrameError::FragmentedControl);
             }
             if payload.len() > MAX_CONTROL_PAYLOAD {
-                return Err(FrameError::ControlTooLong(payload.len() as u64));
+                return Err(FrameError::ControlTooLong);
             }
         }
         match opcode {
@@ -157,4 +163,103 @@ fn parse_close(payload: &[u8]) -> Result<Option<(u16, String)>, FrameError> {
 /// ranges for libraries (3000-3999) and private use (4000-4999).
 pub fn is_valid_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random frames against a naive model that joins fragments and checks UTF-8 with std:
+    /// a text fragment is refused exactly when the bytes so far can no longer be valid UTF-8.
+    #[test]
+    fn seeded_random_frames_agree_with_a_naive_model() {
+        const MAX: usize = 24;
+        let pieces: [&[u8]; 8] = [
+            b"a",
+            "é".as_bytes(),
+            b"\xf0\x9d",
+            b"\x84\x9e",
+            b"\xed",
+            b"\xa0",
+            b"\xc0",
+            b"\x80",
+        ];
+        let ops = [
+            Opcode::Text,
+            Opcode::Binary,
+            Opcode::Continuation,
+            Opcode::Continuation,
+            Opcode::Ping,
+            Opcode::Close,
+        ];
+        let mut x: u64 = 0xA076_1D64_78BD_642F;
+        let mut asm = Assembler::new(MAX);
+        // The model: the kind of the message in progress and its bytes.
+        let mut model: Option<(Opcode, Vec<u8>)> = None;
+        let mut counts = [0usize; 3]; // texts, binaries, errors
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let opcode = ops[(x % 6) as usize];
+            let fin = opcode.is_control() || x >> 3 & 1 == 1;
+            let payload: Vec<u8> = (0..(x >> 4) % 4)
+                .flat_map(|i| pieces[(x >> (8 + 3 * i)) as usize % 8].iter().copied())
+                .collect();
+            let got = asm.push(Frame {
+                fin,
+                opcode,
+                payload: payload.clone(),
+            });
+            assert!(asm.buffered() <= MAX);
+            if opcode.is_control() {
+                if let Err(e) = &got {
+                    assert!(opcode == Opcode::Close && matches!(e.close_code(), 1002 | 1007));
+                    model = None;
+                    counts[2] += 1;
+                }
+                continue;
+            }
+            // What the model says about this data frame.
+            let expect = match (&mut model, opcode) {
+                (None, Opcode::Continuation) => Err(FrameError::UnexpectedContinuation),
+                (Some(_), Opcode::Text | Opcode::Binary) => Err(FrameError::ExpectedContinuation),
+                (m, op) => {
+                    let (kind, data) = m.get_or_insert_with(|| (op, Vec::new()));
+                    let (kind, len) = (*kind, data.len() + payload.len());
+                    data.extend_from_slice(&payload);
+                    let text = std::str::from_utf8(data);
+                    if len > MAX {
+                        Err(FrameError::MessageTooBig {
+                            len: len as u64,
+                            max: MAX,
+                        })
+                    } else if kind == Opcode::Text
+                        && text.is_err_and(|e| fin || e.error_len().is_some())
+                    {
+                        Err(FrameError::InvalidUtf8)
+                    } else if !fin {
+                        Ok(None)
+                    } else if kind == Opcode::Text {
+                        Ok(Some(Message::Text(
+                            String::from_utf8(data.clone()).unwrap_or_default(),
+                        )))
+                    } else {
+                        Ok(Some(Message::Binary(data.clone())))
+                    }
+                }
+            };
+            assert_eq!(got, expect);
+            match got {
+                Ok(Some(Message::Text(_))) => counts[0] += 1,
+                Ok(Some(_)) => counts[1] += 1,
+                Ok(None) => {}
+                Err(_) => counts[2] += 1,
+            }
+            if !matches!(got, Ok(None)) {
+                model = None;
+            }
+        }
+        assert!(counts.iter().all(|&n| n > 1000), "coverage: {counts:?}");
+    }
 }

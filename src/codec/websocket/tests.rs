@@ -145,8 +145,8 @@ fn frame_errors_and_their_close_codes() {
         check_error(&[0x80 | op, 0], c, 100, 1, UnknownOpcode(op), 1002);
     }
     check_error(b"\x09\x00", c, 100, 1, FragmentedControl, 1002);
-    check_error(b"\x89\x7e", c, 100, 2, ControlTooLong(126), 1002);
-    check_error(b"\x89\x7f", c, 100, 2, ControlTooLong(127), 1002);
+    check_error(b"\x89\x7e", c, 100, 2, ControlTooLong, 1002);
+    check_error(b"\x89\x7f", c, 100, 2, ControlTooLong, 1002);
     let top = b"\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x01";
     check_error(top, c, usize::MAX, 3, LengthTopBit, 1002);
     let too_big = FrameTooBig { len: 101, max: 100 };
@@ -210,6 +210,39 @@ fn fragmentation_with_an_interleaved_ping() {
             Message::Close(None),
         ]
     );
+}
+
+#[test]
+fn fragments_encoded_then_parsed_and_assembled_in_both_directions() {
+    let parts: [(bool, Opcode, &[u8]); 5] = [
+        (false, Opcode::Text, "κό".as_bytes()),
+        (true, Opcode::Ping, b"are you there"),
+        (false, Opcode::Continuation, b"\xcf"),
+        (true, Opcode::Continuation, b"\x83\xce\xbc\xce\xb5"),
+        (true, Opcode::Close, b"\x03\xe8done"),
+    ];
+    for (role, mask) in [(Role::Server, Some(MASK)), (Role::Client, None)] {
+        let mut wire = Vec::new();
+        for (fin, op, payload) in parts {
+            encode_frame_parts(fin, op, payload, mask, &mut wire);
+        }
+        let mut asm = Assembler::new(100);
+        let mut got = Vec::new();
+        let mut rest = &wire[..];
+        while let Some((used, f)) = parse_frame(rest, role, 125).unwrap() {
+            rest = &rest[used..];
+            got.extend(asm.push(f).unwrap());
+        }
+        assert!(rest.is_empty());
+        assert_eq!(
+            got,
+            [
+                Message::Ping(b"are you there".to_vec()),
+                Message::Text("κόσμε".into()),
+                Message::Close(Some((1000, "done".into()))),
+            ]
+        );
+    }
 }
 
 #[test]
@@ -372,6 +405,10 @@ fn seeded_random_frames_never_panic_and_the_buffer_stays_bounded() {
                     Ok(None) => break,
                     Ok(Some((used, f))) => {
                         assert!(used <= buf.len() && f.payload.len() <= MAX);
+                        // Every strict prefix of a frame only asks for more.
+                        for i in 0..used {
+                            assert_eq!(parse_frame(&buf[..i], role, MAX), Ok(None));
+                        }
                         buf.drain(..used);
                         counts[0] += 1;
                         match asm.push(f) {
@@ -384,6 +421,9 @@ fn seeded_random_frames_never_panic_and_the_buffer_stays_bounded() {
                     }
                     Err(e) => {
                         assert!(matches!(e.close_code(), 1002 | 1009), "{e}");
+                        // An error is decided by bytes already in: more input cannot undo it.
+                        buf.extend_from_slice(&chunk);
+                        assert_eq!(parse_frame(&buf, role, MAX), Err(e.clone()));
                         assert!(!e.to_string().is_empty());
                         // The connection would be failed; start a new one.
                         buf.clear();
@@ -394,6 +434,7 @@ fn seeded_random_frames_never_panic_and_the_buffer_stays_bounded() {
                 }
             }
             assert!(buf.len() <= MAX + MAX_HEADER, "buffered {}", buf.len());
+            assert!(asm.buffered() <= 2 * MAX);
         }
     }
     assert!(counts.iter().all(|&n| n > 1000), "coverage: {counts:?}");
