@@ -14,7 +14,8 @@
 //! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), and `chat`: the hub
 //!   (rooms, names, fan-out, flow control), member handles, outboxes, the writer loop every
 //!   transport uses, and the `nc` transport (session, commands, its wording).
-//! - [`codec`]: pure wire formats over byte slices (lines, CRC-32, RFC 3339 dates).
+//! - [`codec`]: pure wire formats over byte slices (lines, CRC-32, RFC 3339 dates, SHA-1,
+//!   base64, WebSocket frames and messages).
 //! - [`client`]: `talk`, `probe`, `udp`, `send` and the load generator `bench`.
 //! - [`out`] and [`log`](mod@log): stdout that survives a closed pipe, errors and log lines in one style.
 //!

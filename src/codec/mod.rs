@@ -1,6 +1,9 @@
 //! Hand-written wire formats: each a small pure module with no I/O (parsers over byte slices,
 //! encoders into buffers), tested against published vectors and at every split point.
 
+pub mod base64;
 pub mod crc32;
 pub mod lines;
 pub mod rfc3339;
+pub mod sha1;
+pub mod websocket;
