@@ -6,6 +6,8 @@ mod chunked;
 mod head;
 mod request;
 mod response;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
