@@ -2,6 +2,7 @@
 //! encoders into buffers), tested against published vectors and at every split point.
 
 pub mod crc32;
+pub mod engineio;
 pub mod http;
 pub mod lines;
 pub mod rfc3339;
