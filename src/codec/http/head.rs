@@ -1,7 +1,7 @@
 //! The request head: [`parse_head`] finds the blank line that ends it within a size limit and
 //! parses the request line and header fields into a [`RequestHead`].
 
-use super::{is_token, line_end, HttpError};
+use super::{is_tchar, is_token, line_end, HttpError};
 
 /// A parsed request line and header section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +44,9 @@ impl Default for HeadLimits {
 ///
 /// `Ok(Some((used, head)))`: a complete head of `used` bytes (its blank line included; what
 /// follows is a body or the next request). `Ok(None)`: no end yet and fewer than
-/// `limits.max_head` bytes, so more input may complete it. Errors: [`HttpError::HeadTooLarge`]
-/// as soon as `max_head` bytes hold no end, [`HttpError::TooManyHeaders`],
+/// `limits.max_head` bytes, so more input may complete it. Each line is checked as soon as it
+/// is complete (and the request line's bytes as they come), so an error is returned as soon as
+/// it is certain. Errors: [`HttpError::HeadTooLarge`] as soon as `max_head` bytes hold no end, [`HttpError::TooManyHeaders`],
 /// [`HttpError::Version`] for `HTTP/` versions other than 1.0 and 1.1, and
 /// [`HttpError::BadRequest`] for anything malformed (including obsolete line folding and
 /// whitespace before a header's colon). Lines may end in CRLF or a bare LF; empty lines before
@@ -65,31 +66,36 @@ pub fn parse_head(
             break;
         }
     }
-    let mut lines: Vec<&[u8]> = Vec::new();
+    let mut request = None;
+    let mut headers = Vec::new();
     let mut pos = start;
     let used = loop {
         let Some((end, next)) = line_end(window, pos) else {
+            if request.is_none() {
+                partial_request_line(&window[pos..])?;
+            }
             return if buf.len() >= limits.max_head {
                 Err(HttpError::HeadTooLarge)
             } else {
                 Ok(None)
             };
         };
-        if end == pos && !lines.is_empty() {
+        let line = &window[pos..end];
+        if request.is_none() {
+            let (method, target, minor) = request_line(line)?;
+            request = Some((method, target, minor, split_target(target)?));
+        } else if line.is_empty() {
             break next;
+        } else if headers.len() == limits.max_headers {
+            return Err(HttpError::TooManyHeaders);
+        } else {
+            headers.push(header_line(line)?);
         }
-        lines.push(&window[pos..end]);
         pos = next;
     };
-    let (method, target, minor_version) = request_line(lines[0])?;
-    let (path, query) = split_target(target)?;
-    if lines.len() - 1 > limits.max_headers {
-        return Err(HttpError::TooManyHeaders);
-    }
-    let headers = lines[1..]
-        .iter()
-        .map(|line| header_line(line))
-        .collect::<Result<Vec<_>, _>>()?;
+    let Some((method, target, minor_version, (path, query))) = request else {
+        return Err(HttpError::BadRequest("no request line"));
+    };
     let head = RequestHead {
         method: method.to_owned(),
         target: target.to_owned(),
@@ -99,6 +105,21 @@ pub fn parse_head(
         headers,
     };
     Ok(Some((used, head)))
+}
+
+/// Checks the start of a request line whose end has not arrived, so that bytes no request
+/// line can hold (a TLS handshake, binary noise) are refused at once: a token, then printable
+/// ASCII and spaces, perhaps a final CR.
+fn partial_request_line(part: &[u8]) -> Result<(), HttpError> {
+    let part = part.strip_suffix(b"\r").unwrap_or(part);
+    let method_end = part.iter().position(|&b| b == b' ').unwrap_or(part.len());
+    if !part[..method_end].iter().all(|&b| is_tchar(b)) {
+        return Err(HttpError::BadRequest("bad method"));
+    }
+    if !part.iter().all(|&b| (0x20..=0x7E).contains(&b)) {
+        return Err(HttpError::BadRequest("malformed request line"));
+    }
+    Ok(())
 }
 
 /// `METHOD SP target SP HTTP/1.x` into its parts (as `&str`: all are checked ASCII).

@@ -195,6 +195,23 @@ fn other_versions_are_505() {
     assert_eq!(err(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), HttpError::Version);
 }
 
+#[test]
+fn errors_come_as_soon_as_they_are_certain() {
+    assert_eq!(err(b"GET / HTTP/2.0\r\n"), HttpError::Version);
+    assert_eq!(err(b"GET /x HTTP/1.1\r\nBad Name: x\r\n").status(), 400);
+    assert_eq!(err(b"\x16\x03\x01\x02\x00\x01").status(), 400);
+    assert_eq!(err(b"GE(").status(), 400);
+    assert_eq!(err(b"GET /\x00").status(), 400);
+    assert_eq!(parse(b"GET /\r"), Ok(None));
+    let limits = HeadLimits {
+        max_head: 1000,
+        max_headers: 2,
+    };
+    let three = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n";
+    assert_eq!(parse_head(three, limits), Err(HttpError::TooManyHeaders));
+    assert_eq!(parse_head(&three[..three.len() - 1], limits), Ok(None));
+}
+
 /// A request of exactly `len` bytes: a request line, one header padded to fit, a blank line.
 fn sized(len: usize) -> Vec<u8> {
     let fixed = b"GET / HTTP/1.1\r\nX: \r\n\r\n".len();
