@@ -3,6 +3,8 @@
 
 pub mod base64;
 pub mod crc32;
+pub mod engineio;
+pub mod http;
 pub mod lines;
 pub mod rfc3339;
 pub mod sha1;
