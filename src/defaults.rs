@@ -33,6 +33,20 @@ pub const OUTBOX_LINES: usize = 1024;
 pub const CHAT_STALL_MS: u64 = 300;
 /// [`CHAT_STALL_MS`] as a duration.
 pub const CHAT_STALL: Duration = Duration::from_millis(CHAT_STALL_MS);
+/// Port of the Socket.IO service (HTTP long-polling and WebSocket; `--socketio-port`).
+pub const SOCKETIO_PORT: u16 = 3000;
+/// Where Engine.IO and Socket.IO are served (`--socketio-path`).
+pub const SOCKETIO_PATH: &str = "/socket.io/";
+/// Time between the server's pings to a Socket.IO client (engine.io's default).
+pub const PING_INTERVAL: Duration = Duration::from_millis(25_000);
+/// How long a Socket.IO client may take to answer a ping (engine.io's default).
+pub const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
+/// Largest Socket.IO message or HTTP body, in bytes (engine.io's `maxHttpBufferSize`).
+pub const MAX_PAYLOAD: usize = 1_000_000;
+/// How long a Socket.IO client has to connect to a namespace (socket.io's default).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(45_000);
+/// Packets that may wait for one Socket.IO client before it is dropped as too slow.
+pub const SOCKETIO_OUTBOX: usize = 4096;
 /// TCP connections served at once, across services (`--max-conns`).
 pub const MAX_CONNS: usize = 4096;
 /// A client idle this many seconds is closed (`--idle-timeout`; 0 means never).

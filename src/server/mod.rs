@@ -6,12 +6,14 @@ mod connection;
 mod registry;
 mod stats;
 mod tcp;
+mod timer;
 mod udp;
 
 pub use ceiling::{cap_max_conns, Ceiling, OsLimits};
 pub use connection::{is_timeout, Connection, CountingWriter, StopSignal};
 pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample};
 pub use tcp::{TcpHandler, BUSY_LINE};
+pub use timer::Timer;
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
 use crate::defaults;

@@ -5,7 +5,9 @@
 pub mod chat;
 pub mod daytime;
 pub mod echo;
+pub mod engineio;
 pub mod files;
+pub mod web;
 
 use crate::server::Proto;
 use std::fmt;

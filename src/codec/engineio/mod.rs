@@ -83,7 +83,9 @@ pub fn parse_text(text: &str) -> Result<Packet, EioError> {
         b'4' => Packet::Message(data.to_owned()),
         b'5' => Packet::Upgrade,
         b'6' => Packet::Noop,
-        b'b' => Packet::Binary(b64::decode(data.as_bytes()).ok_or(EioError::InvalidBase64)?),
+        b'b' => Packet::Binary(
+            super::base64::decode(data.as_bytes()).map_err(|_| EioError::InvalidBase64)?,
+        ),
         _ => return Err(EioError::UnknownType(char::from(kind))),
     })
 }
@@ -112,7 +114,7 @@ pub fn encode_text(p: &Packet, out: &mut String) {
         }
         Packet::Binary(bytes) => {
             out.push('b');
-            b64::encode_into(bytes, out);
+            super::base64::encode_into(bytes, out);
         }
         Packet::Upgrade => out.push('5'),
         Packet::Noop => out.push('6'),
@@ -227,106 +229,6 @@ impl ErrorCode {
         match self {
             ErrorCode::Forbidden => 403,
             _ => 400,
-        }
-    }
-}
-
-/// Minimal standard base64 (RFC 4648, padded) for `b` packets. Stand-in until
-/// `codec::base64` (written on another branch) lands: then replace `b64::encode_into` with
-/// `super::base64::encode_into` and `b64::decode(..)` with `super::base64::decode(..).ok()`.
-mod b64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    /// Appends the padded base64 of `data`.
-    pub fn encode_into(data: &[u8], out: &mut String) {
-        for c in data.chunks(3) {
-            let byte = |i: usize| u32::from(c.get(i).copied().unwrap_or(0));
-            let n = byte(0) << 16 | byte(1) << 8 | byte(2);
-            for i in 0..4 {
-                if i <= c.len() {
-                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-    }
-
-    /// Strictly decodes padded base64: length a multiple of 4, `=` only at the end, unused
-    /// bits zero. `None` if invalid.
-    pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
-        if text.len() % 4 != 0 {
-            return None;
-        }
-        let quads = text.len() / 4;
-        let mut out = Vec::with_capacity(quads * 3);
-        for (qi, q) in text.chunks_exact(4).enumerate() {
-            let pad = q.iter().rev().take_while(|&&b| b == b'=').count();
-            if pad > 2 || (pad > 0 && qi + 1 != quads) {
-                return None;
-            }
-            let mut n = 0u32;
-            for &b in &q[..4 - pad] {
-                n = n << 6 | value(b)?;
-            }
-            n <<= 6 * pad;
-            if n & [0, 0xFF, 0xFFFF][pad] != 0 {
-                return None;
-            }
-            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..3 - pad]);
-        }
-        Some(out)
-    }
-
-    /// The value of one base64 digit.
-    fn value(b: u8) -> Option<u32> {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        Some(u32::from(v))
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn rfc4648_vectors_both_ways() {
-            for (plain, coded) in [
-                ("", ""),
-                ("f", "Zg=="),
-                ("fo", "Zm8="),
-                ("foo", "Zm9v"),
-                ("foob", "Zm9vYg=="),
-                ("fooba", "Zm9vYmE="),
-                ("foobar", "Zm9vYmFy"),
-            ] {
-                let mut s = String::new();
-                encode_into(plain.as_bytes(), &mut s);
-                assert_eq!(s, coded);
-                assert_eq!(decode(coded.as_bytes()).as_deref(), Some(plain.as_bytes()));
-            }
-        }
-
-        #[test]
-        fn strict_decoding() {
-            for bad in [
-                "Zg",
-                "Zg=",
-                "Zh==",
-                "Zm9=",
-                "Z===",
-                "Zg==Zg==",
-                "Zm9v YmFy",
-                "Zm-v",
-            ] {
-                assert_eq!(decode(bad.as_bytes()), None, "{bad}");
-            }
         }
     }
 }

@@ -144,8 +144,9 @@ pub enum HandOver {
     Gone,
 }
 
-/// The hub's end of a member's outbox.
-#[derive(Debug)]
+/// The sending end of a member's outbox: the hub's, and a transport's for what it sends
+/// itself (a Socket.IO session's own emits). Clones queue into the same outbox.
+#[derive(Debug, Clone)]
 pub struct OutboxSender {
     batches: Sender<Batch>,
     shared: Arc<Shared>,
@@ -153,7 +154,19 @@ pub struct OutboxSender {
 
 impl OutboxSender {
     /// Queues `batch` unless that would pass `marks.hard` or the writer is gone. Never blocks.
+    /// Past `marks.high` the member counts as behind (senders wait at the gate).
     pub fn hand_over(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
+        self.queue(batch, flow, marks, true)
+    }
+
+    /// As [`OutboxSender::hand_over`], but never marks the member behind: for what a transport
+    /// sends on its own (heartbeats, a server's emits), which must not hold other senders at the
+    /// gate. Only the hard mark applies.
+    pub fn hand_over_ungated(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
+        self.queue(batch, flow, marks, false)
+    }
+
+    fn queue(&self, batch: Batch, flow: &Flow, marks: Marks, gated: bool) -> HandOver {
         let s = &self.shared;
         if s.gone.load(SeqCst) {
             return HandOver::Gone;
@@ -171,7 +184,7 @@ impl OutboxSender {
             s.queued.fetch_sub(n, SeqCst);
             return HandOver::Gone;
         }
-        if before + n > marks.high && flow.set_behind(s) {
+        if gated && before + n > marks.high && flow.set_behind(s) {
             return HandOver::Behind;
         }
         HandOver::Sent

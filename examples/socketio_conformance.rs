@@ -1,0 +1,54 @@
+//! The server the official Engine.IO and Socket.IO protocol suites expect, built from
+//! threadsock's public API alone: on `localhost:3000` (IPv4), `/engine.io/` echoes every
+//! message, `/socket.io/` serves Socket.IO (see `../shared/conformance/README.md`).
+//!
+//!     cargo run --release --example socketio_conformance
+//!     ../shared/conformance/run.sh all
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use threadsock::server::{Limits, Server};
+use threadsock::service::chat::outbox::Flow;
+use threadsock::service::engineio::{
+    CloseReason, Engine, EngineApp, EngineConfig, EngineHandler, Message, Session,
+};
+use threadsock::service::web::{self, Cors, Route};
+
+/// `/engine.io/`: every message goes back as it came.
+struct Echo;
+
+impl EngineApp for Echo {
+    fn open(&self, _session: &Arc<Session>) -> Box<dyn EngineHandler> {
+        Box::new(Echo)
+    }
+}
+
+impl EngineHandler for Echo {
+    fn message(&mut self, session: &Arc<Session>, message: Message) -> Result<(), String> {
+        session.send(message);
+        Ok(())
+    }
+
+    fn close(&mut self, _reason: CloseReason) {}
+}
+
+fn main() -> std::io::Result<()> {
+    let config = |path: &str| EngineConfig {
+        path: path.into(),
+        ping_interval: Duration::from_millis(300),
+        ping_timeout: Duration::from_millis(200),
+        max_payload: 1_000_000,
+        cors: Cors::Any,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config("/engine.io/"), Box::new(Echo), Flow::new());
+    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(engine)];
+    let listener = TcpListener::bind("127.0.0.1:3000")?;
+    let mut server = Server::new(Limits::default());
+    server.add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))?;
+    println!("listening socketio/tcp 127.0.0.1:3000");
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,341 @@
+//! One Engine.IO session: its transport state (polling, upgrading, WebSocket), the outbox its
+//! packets wait in for whichever transport drains it, the heartbeat, and the close that ends it
+//! once, whoever asks.
+//!
+//! Packets in the outbox are Engine.IO packets as bytes: a text packet as its text (`4hello`,
+//! `2`), a binary one as `b` followed by the raw bytes. Polling frames them as a payload, the
+//! WebSocket writer as one frame each.
+
+use super::{EngineApp, EngineHandler, EngineInner, Message};
+use crate::service::chat::outbox::{self, Flow, HandOver, Marks, Outbox, OutboxSender};
+use crate::service::chat::writer::Control;
+use crate::service::chat::Packet;
+use crossbeam_channel::{Receiver, Sender};
+use std::fmt;
+use std::net::TcpStream;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+/// Which transport carries the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// A WebSocket has connected with this sid and is probing; polling goes on meanwhile.
+    Upgrading,
+    /// WebSocket only.
+    WebSocket,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent a close packet.
+    ClientClose,
+    /// The connection carrying the session closed or failed.
+    TransportClose,
+    /// No pong within the ping timeout.
+    PingTimeout,
+    /// The client sent something the protocol does not allow.
+    ParseError,
+    /// A second GET while one was pending, or a second POST.
+    Overlap,
+    /// The client did not read what it was sent.
+    TooSlow,
+    /// The application closed it (e.g. no Socket.IO connect in time).
+    Server,
+    /// The server is stopping.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// Socket.IO's name for it (what `disconnect` handlers are told).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientClose => "transport close",
+            CloseReason::TransportClose => "transport close",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::Overlap => "transport error",
+            CloseReason::TooSlow => "too slow",
+            CloseReason::Server => "server namespace disconnect",
+            CloseReason::Shutdown => "server shutting down",
+        }
+    }
+}
+
+/// What wakes a pending long-poll GET besides packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wake {
+    /// Answer `6` (noop): an upgrade is under way, or the client closed.
+    Noop,
+    /// Answer `1` (close): the server closed the session.
+    Close,
+}
+
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) transport: Transport,
+    pub(super) closed: bool,
+    /// Bumped by every ping sent; a timeout fires only for the ping it was set for.
+    ping_seq: u64,
+    awaiting_pong: bool,
+    reason: Option<CloseReason>,
+}
+
+/// One Engine.IO session; shared by the threads of the requests that carry it.
+pub struct Session {
+    /// The session id.
+    pub sid: String,
+    pub(super) state: Mutex<State>,
+    sender: OutboxSender,
+    /// The receiving end, held by whichever transport drains it (a GET, or the WS writer).
+    pub(super) outbox: Mutex<Option<Outbox>>,
+    pub(super) wake_tx: Sender<Wake>,
+    pub(super) wake_rx: Receiver<Wake>,
+    /// The WebSocket writer's controls, once it runs.
+    pub(super) ws: Mutex<Option<Sender<Control>>>,
+    /// The WebSocket's socket, so a close wakes its reader even before a writer runs.
+    pub(super) ws_stream: Mutex<Option<Arc<TcpStream>>>,
+    pub(super) get_busy: AtomicBool,
+    pub(super) post_busy: AtomicBool,
+    handler: Mutex<Option<Box<dyn EngineHandler>>>,
+    engine: Weak<EngineInner>,
+    flow: Arc<Flow>,
+    marks: Marks,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("sid", &self.sid).finish()
+    }
+}
+
+impl Session {
+    /// A new session on `transport`; `app` gives it its handler.
+    pub(super) fn new(
+        engine: &Arc<EngineInner>,
+        sid: String,
+        transport: Transport,
+        app: &dyn EngineApp,
+    ) -> Arc<Session> {
+        let (sender, outbox) = outbox::outbox(&engine.flow, engine.marks, engine.alive_token());
+        let (wake_tx, wake_rx) = crossbeam_channel::bounded(4);
+        let session = Arc::new(Session {
+            sid,
+            state: Mutex::new(State {
+                transport,
+                closed: false,
+                ping_seq: 0,
+                awaiting_pong: false,
+                reason: None,
+            }),
+            sender,
+            outbox: Mutex::new(Some(outbox)),
+            wake_tx,
+            wake_rx,
+            ws: Mutex::new(None),
+            ws_stream: Mutex::new(None),
+            get_busy: AtomicBool::new(false),
+            post_busy: AtomicBool::new(false),
+            handler: Mutex::new(None),
+            engine: Arc::downgrade(engine),
+            flow: Arc::clone(&engine.flow),
+            marks: engine.marks,
+        });
+        let handler = app.open(&session);
+        *lock(&session.handler) = Some(handler);
+        session
+    }
+
+    /// The session's transport now.
+    pub fn transport(&self) -> Transport {
+        lock(&self.state).transport
+    }
+
+    /// True once closed.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    /// Queues a message for the client. False if the session is closed or was just closed for
+    /// not reading (the outbox passed its hard mark).
+    pub fn send(&self, message: Message) -> bool {
+        let packet: Packet = match message {
+            Message::Text(text) => {
+                let mut bytes = Vec::with_capacity(text.len() + 1);
+                bytes.push(b'4');
+                bytes.extend_from_slice(text.as_bytes());
+                bytes.into()
+            }
+            Message::Binary(data) => binary_packet(&data),
+        };
+        self.send_packets(vec![packet])
+    }
+
+    /// Queues already-encoded Engine.IO packets (see the module docs), in order, as one batch.
+    pub fn send_packets(&self, packets: Vec<Packet>) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        match self
+            .sender
+            .hand_over_ungated(packets, &self.flow, self.marks)
+        {
+            HandOver::Sent | HandOver::Behind => true,
+            HandOver::Overflow => {
+                self.outbox_kick();
+                self.close(CloseReason::TooSlow);
+                false
+            }
+            HandOver::Gone => false,
+        }
+    }
+
+    /// The sending end of this session's outbox, for a producer of its own (a chat member).
+    pub fn outbox_sender(&self) -> OutboxSender {
+        self.sender.clone()
+    }
+
+    fn outbox_kick(&self) {
+        self.sender.kick(&self.flow);
+    }
+
+    /// Closes the session (once): the pending GET is answered, the WebSocket closed, the
+    /// application told, the session forgotten.
+    pub fn close(&self, reason: CloseReason) {
+        {
+            let mut state = lock(&self.state);
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+        }
+        let wake = if reason == CloseReason::ClientClose {
+            Wake::Noop
+        } else {
+            Wake::Close
+        };
+        let _ = self.wake_tx.try_send(wake);
+        if let Some(ws) = lock(&self.ws).take() {
+            let code = if reason == CloseReason::Shutdown {
+                1001
+            } else {
+                1000
+            };
+            let mut frame = Vec::new();
+            crate::codec::websocket::encode_close(code, reason.as_str(), &mut frame);
+            let _ = ws.send(Control::Close(frame));
+        } else if let Some(stream) = lock(&self.ws_stream).as_ref() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        if let Some(engine) = self.engine.upgrade() {
+            engine.forget(self, reason);
+        }
+        lock(&self.state).reason = Some(reason);
+        // Never wait here (the timer thread closes sessions): if a transport thread is inside
+        // the handler, it tells the handler when it comes out (see `deliver`).
+        let handler = match self.handler.try_lock() {
+            Ok(mut guard) => guard.take(),
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner().take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut handler) = handler {
+            handler.close(reason);
+        }
+    }
+
+    /// Hands a message from the client to the application; on a protocol error, closes and
+    /// returns false.
+    pub(super) fn deliver(self: &Arc<Self>, message: Message) -> bool {
+        let result = match lock(&self.handler).as_mut() {
+            Some(handler) => handler.message(self, message),
+            None => Ok(()),
+        };
+        if result.is_err() {
+            self.close(CloseReason::ParseError);
+        }
+        // A close that came while the handler was busy left the telling to this thread.
+        let reason = {
+            let state = lock(&self.state);
+            if state.closed {
+                state.reason
+            } else {
+                None
+            }
+        };
+        if let Some(reason) = reason {
+            let handler = lock(&self.handler).take();
+            if let Some(mut handler) = handler {
+                handler.close(reason);
+            }
+        }
+        result.is_ok()
+    }
+
+    /// Schedules the next ping `after` from now, and the pong timeout after it.
+    pub(super) fn schedule_ping(self: &Arc<Self>, after: Duration) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        let weak = Arc::downgrade(self);
+        let timeout = engine.config.ping_timeout;
+        let timer = engine.timer.clone();
+        engine.timer.after(after, move || {
+            let Some(session) = weak.upgrade() else {
+                return;
+            };
+            let seq = {
+                let mut state = lock(&session.state);
+                if state.closed {
+                    return;
+                }
+                state.ping_seq += 1;
+                state.awaiting_pong = true;
+                state.ping_seq
+            };
+            session.send_packets(vec![Packet::from(&b"2"[..])]);
+            let weak = Arc::downgrade(&session);
+            timer.after(timeout, move || {
+                let Some(session) = weak.upgrade() else {
+                    return;
+                };
+                let late = {
+                    let state = lock(&session.state);
+                    state.awaiting_pong && state.ping_seq == seq
+                };
+                if late {
+                    session.close(CloseReason::PingTimeout);
+                }
+            });
+        });
+    }
+
+    /// A pong arrived: the next ping is due a ping interval from now.
+    pub(super) fn pong(self: &Arc<Self>) {
+        let interval = {
+            let mut state = lock(&self.state);
+            if !state.awaiting_pong {
+                return;
+            }
+            state.awaiting_pong = false;
+            self.engine.upgrade().map(|e| e.config.ping_interval)
+        };
+        if let Some(interval) = interval {
+            self.schedule_ping(interval);
+        }
+    }
+}
+
+/// An Engine.IO binary packet as the outbox holds it.
+pub fn binary_packet(data: &[u8]) -> Packet {
+    let mut bytes = Vec::with_capacity(data.len() + 1);
+    bytes.push(b'b');
+    bytes.extend_from_slice(data);
+    bytes.into()
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
