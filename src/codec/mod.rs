@@ -2,5 +2,6 @@
 //! encoders into buffers), tested against published vectors and at every split point.
 
 pub mod crc32;
+pub mod json;
 pub mod lines;
 pub mod rfc3339;
