@@ -5,3 +5,4 @@ pub mod crc32;
 pub mod json;
 pub mod lines;
 pub mod rfc3339;
+pub mod socketio;
