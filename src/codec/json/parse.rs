@@ -183,23 +183,24 @@ impl Parser<'_> {
                 }
                 _ => return Err(self.unexpected()),
             };
-            // A value is complete: hand it to the innermost open container, closing as many
-            // containers as end here.
+            // A value is complete: hand it to the innermost open container (popped, and pushed
+            // back if it goes on), closing as many containers as end here.
             loop {
                 self.skip_ws();
-                let Some(frame) = stack.last_mut() else {
+                let Some(mut frame) = stack.pop() else {
                     return match self.peek() {
                         None => Ok(value),
                         Some(_) => Err(self.err(self.pos, JsonErrorKind::TrailingData)),
                     };
                 };
                 let next = self.peek();
-                match frame {
+                match &mut frame {
                     Frame::Array(items) => {
                         items.push(value);
                         match next {
                             Some(b',') => {
                                 self.pos += 1;
+                                stack.push(frame);
                                 continue 'value;
                             }
                             Some(b']') => self.pos += 1,
@@ -212,6 +213,7 @@ impl Parser<'_> {
                             Some(b',') => {
                                 self.pos += 1;
                                 members.key = self.key()?;
+                                stack.push(frame);
                                 continue 'value;
                             }
                             Some(b'}') => self.pos += 1,
@@ -219,10 +221,9 @@ impl Parser<'_> {
                         }
                     }
                 }
-                value = match stack.pop() {
-                    Some(Frame::Array(items)) => Value::Array(items),
-                    Some(Frame::Object(members)) => Value::Object(members.members),
-                    None => unreachable!("the stack had a last frame"),
+                value = match frame {
+                    Frame::Array(items) => Value::Array(items),
+                    Frame::Object(members) => Value::Object(members.members),
                 };
             }
         }

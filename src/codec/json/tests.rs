@@ -54,6 +54,7 @@ fn numbers_keep_their_text() {
         .collect();
     assert_eq!(n[0].as_str(), "-0");
     assert_eq!(n[0].as_i64(), Some(0));
+    assert_eq!(n[0].as_u64(), Some(0));
     assert_eq!(n[1].as_f64(), None);
     assert_eq!(n[1].as_i64(), None);
     assert_eq!(n[2].as_u64(), None);

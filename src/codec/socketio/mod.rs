@@ -186,14 +186,16 @@ pub fn parse(text: &str, max_attachments: usize) -> Result<Packet, PacketError> 
         ),
     };
     at += n;
-    let data = match at < b.len() {
-        true => Some(json::parse(&b[at..]).map_err(|e| {
+    let data = if at < b.len() {
+        let value = json::parse(&b[at..]).map_err(|e| {
             PacketError::Json(JsonError {
                 offset: e.offset + at,
                 kind: e.kind,
             })
-        })?),
-        false => None,
+        })?;
+        Some(value)
+    } else {
+        None
     };
     if !payload_fits(kind, data.as_ref()) {
         return Err(PacketError::InvalidPayload(kind));
