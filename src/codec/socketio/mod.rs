@@ -170,11 +170,18 @@ pub fn parse(text: &str, max_attachments: usize) -> Result<Packet, PacketError> 
     }
     let mut nsp = "/";
     if b.get(at) == Some(&b'/') {
-        let len = text[at..]
-            .find(',')
-            .ok_or(PacketError::UnterminatedNamespace)?;
-        nsp = &text[at..at + len];
-        at += len + 1;
+        // As socket.io-parser reads it: up to the first ',' or to the end (`40/custom` is a
+        // CONNECT to `/custom`, which the official suite sends).
+        match text[at..].find(',') {
+            Some(len) => {
+                nsp = &text[at..at + len];
+                at += len + 1;
+            }
+            None => {
+                nsp = &text[at..];
+                at = text.len();
+            }
+        }
     }
     let n = digits(b, at);
     let id = match n {
