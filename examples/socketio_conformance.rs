@@ -13,6 +13,7 @@ use threadsock::service::chat::outbox::Flow;
 use threadsock::service::engineio::{
     CloseReason, Engine, EngineApp, EngineConfig, EngineHandler, Message, Session,
 };
+use threadsock::service::socketio::{Namespace, SocketIo};
 use threadsock::service::web::{self, Cors, Route};
 
 /// `/engine.io/`: every message goes back as it came.
@@ -33,6 +34,14 @@ impl EngineHandler for Echo {
     fn close(&mut self, _reason: CloseReason) {}
 }
 
+/// Every namespace greets a client with the auth payload of its CONNECT.
+fn emit_auth(ns: &Namespace) {
+    ns.on_connect(|socket, auth| {
+        socket.emit("auth", vec![auth.clone()]);
+        Ok(())
+    });
+}
+
 fn main() -> std::io::Result<()> {
     let config = |path: &str| EngineConfig {
         path: path.into(),
@@ -43,7 +52,26 @@ fn main() -> std::io::Result<()> {
         ..EngineConfig::default()
     };
     let engine = Engine::new(config("/engine.io/"), Box::new(Echo), Flow::new());
-    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(engine)];
+    let io = SocketIo::builder()
+        .ping(Duration::from_millis(300), Duration::from_millis(200))
+        .max_payload(1_000_000)
+        .connect_timeout(Duration::from_millis(1000))
+        .cors(Cors::Any)
+        .build();
+    io.of("/").on_connect(|socket, auth| {
+        socket.emit("auth", vec![auth.clone()]);
+        socket.on("message", |socket, args, _| {
+            socket.emit("message-back", args);
+        });
+        socket.on("message-with-ack", |_, args, ack| {
+            if let Some(ack) = ack {
+                ack.send(args);
+            }
+        });
+        Ok(())
+    });
+    emit_auth(&io.of("/custom"));
+    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(engine), Arc::new(io)];
     let listener = TcpListener::bind("127.0.0.1:3000")?;
     let mut server = Server::new(Limits::default());
     server.add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))?;

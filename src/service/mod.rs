@@ -7,6 +7,7 @@ pub mod daytime;
 pub mod echo;
 pub mod engineio;
 pub mod files;
+pub mod socketio;
 pub mod web;
 
 use crate::server::Proto;

@@ -1,0 +1,292 @@
+//! A connected Socket.IO socket as a handle ([`Socket`]: `Send + Clone`): its event handlers,
+//! emits (with or without an acknowledgement), rooms, and disconnection; and [`Ack`], the
+//! reply to an event the client sent with an ack id.
+
+use super::namespace::{Broadcast, Namespace};
+use crate::codec::json::Value;
+use crate::codec::socketio::{self, Packet};
+use crate::service::chat::Packet as OutPacket;
+use crate::service::engineio::session::binary_packet;
+use crate::service::engineio::Session;
+use crossbeam_channel::{RecvTimeoutError, Sender};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The arguments of an event or an acknowledgement.
+pub type Args = Vec<Value>;
+
+type EventHandler = Box<dyn FnMut(&Socket, Args, Option<Ack>) + Send>;
+type DisconnectHandler = Box<dyn FnOnce(&Socket, &str) + Send>;
+
+/// Why [`Socket::emit_with_ack`] got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckError {
+    /// No answer within the timeout.
+    Timeout,
+    /// The socket disconnected first.
+    Disconnected,
+}
+
+impl fmt::Display for AckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AckError::Timeout => "no acknowledgement in time",
+            AckError::Disconnected => "disconnected before the acknowledgement",
+        })
+    }
+}
+
+impl std::error::Error for AckError {}
+
+pub(super) struct SocketInner {
+    id: String,
+    ns: Namespace,
+    session: Arc<Session>,
+    handlers: Mutex<HashMap<String, EventHandler>>,
+    on_disconnect: Mutex<Vec<DisconnectHandler>>,
+    acks: Mutex<HashMap<u64, Sender<Args>>>,
+    next_ack: AtomicU64,
+    connected: AtomicBool,
+    /// Emits made before the CONNECT answer went out (in the connect handler).
+    held: Mutex<Option<Vec<OutPacket>>>,
+    rooms: Mutex<BTreeSet<String>>,
+}
+
+/// A client's connection to one namespace. Cheap to clone; every clone is the same socket.
+#[derive(Clone)]
+pub struct Socket {
+    pub(super) inner: Arc<SocketInner>,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.inner.id)
+            .field("nsp", &self.inner.ns.name())
+            .finish()
+    }
+}
+
+impl Socket {
+    pub(super) fn new(id: String, ns: Namespace, session: Arc<Session>) -> Socket {
+        Socket {
+            inner: Arc::new(SocketInner {
+                id,
+                ns,
+                session,
+                handlers: Mutex::new(HashMap::new()),
+                on_disconnect: Mutex::new(Vec::new()),
+                acks: Mutex::new(HashMap::new()),
+                next_ack: AtomicU64::new(0),
+                connected: AtomicBool::new(false),
+                held: Mutex::new(Some(Vec::new())),
+                rooms: Mutex::new(BTreeSet::new()),
+            }),
+        }
+    }
+
+    /// The socket's id (also the name of its own room).
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// Its namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.inner.ns
+    }
+
+    /// The Engine.IO session under it.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.inner.session
+    }
+
+    /// True until it disconnects.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(SeqCst) || lock(&self.inner.held).is_some()
+    }
+
+    /// Handles the client's event `event`: `handler` gets the arguments and, if the client
+    /// asked for one, the [`Ack`] to answer with. Handlers run on this client's own thread, one
+    /// at a time, in arrival order. A later `on` for the same event replaces the handler.
+    pub fn on(
+        &self,
+        event: &str,
+        handler: impl FnMut(&Socket, Args, Option<Ack>) + Send + 'static,
+    ) {
+        lock(&self.inner.handlers).insert(event.to_string(), Box::new(handler));
+    }
+
+    /// Runs `handler` once when the socket disconnects, with the reason.
+    pub fn on_disconnect(&self, handler: impl FnOnce(&Socket, &str) + Send + 'static) {
+        lock(&self.inner.on_disconnect).push(Box::new(handler));
+    }
+
+    /// Sends the client an event. Never blocks; false if the socket is gone, or its client
+    /// had so much unread that it was just dropped.
+    pub fn emit(&self, event: &str, args: Args) -> bool {
+        let packet = socketio::event(self.inner.ns.name(), event, args, None);
+        self.send(encode(&packet))
+    }
+
+    /// Sends the client an event and waits (at most `timeout`) for its acknowledgement. Do not
+    /// call it from this socket's own handlers with a long timeout: they run on the thread
+    /// that would run the next ones (the acknowledgement itself is taken on the reading thread,
+    /// so it does arrive).
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> Result<Args, AckError> {
+        let id = self.inner.next_ack.fetch_add(1, SeqCst);
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        lock(&self.inner.acks).insert(id, tx);
+        let packet = socketio::event(self.inner.ns.name(), event, args, Some(id));
+        if !self.send(encode(&packet)) {
+            lock(&self.inner.acks).remove(&id);
+            return Err(AckError::Disconnected);
+        }
+        let answer = rx.recv_timeout(timeout);
+        lock(&self.inner.acks).remove(&id);
+        answer.map_err(|e| match e {
+            RecvTimeoutError::Timeout => AckError::Timeout,
+            RecvTimeoutError::Disconnected => AckError::Disconnected,
+        })
+    }
+
+    /// Joins `room` in this namespace.
+    pub fn join(&self, room: &str) {
+        if lock(&self.inner.rooms).insert(room.to_string()) {
+            self.inner.ns.add_to_room(room, self);
+        }
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: &str) {
+        if lock(&self.inner.rooms).remove(room) {
+            self.inner.ns.remove_from_room(room, self.id());
+        }
+    }
+
+    /// The rooms it is in (besides its own).
+    pub fn rooms(&self) -> Vec<String> {
+        lock(&self.inner.rooms).iter().cloned().collect()
+    }
+
+    /// Everyone in `room` but this socket.
+    pub fn to(&self, room: &str) -> Broadcast {
+        self.inner.ns.to(room).except(self.id())
+    }
+
+    /// Everyone in the namespace but this socket.
+    pub fn broadcast(&self) -> Broadcast {
+        self.inner.ns.everyone().except(self.id())
+    }
+
+    /// Disconnects it from the namespace (the client is told; the Engine.IO session stays).
+    pub fn disconnect(&self) {
+        let packet = socketio::disconnect(self.inner.ns.name());
+        self.send(encode(&packet));
+        self.disconnected("server namespace disconnect");
+    }
+
+    /// Queues encoded packets: held until the CONNECT answer is out, then sent.
+    pub(super) fn send(&self, packets: Vec<OutPacket>) -> bool {
+        if let Some(held) = lock(&self.inner.held).as_mut() {
+            held.extend(packets);
+            return true;
+        }
+        if !self.inner.connected.load(SeqCst) {
+            return false;
+        }
+        self.inner.session.send_packets(packets)
+    }
+
+    /// The CONNECT answer went out: send what was held, and count as connected.
+    pub(super) fn connected(&self) {
+        let held = lock(&self.inner.held).take().unwrap_or_default();
+        self.inner.connected.store(true, SeqCst);
+        if !held.is_empty() {
+            self.inner.session.send_packets(held);
+        }
+    }
+
+    /// Runs the handler for `event` (on the client's thread).
+    pub(super) fn dispatch(&self, event: &str, args: Args, ack: Option<Ack>) {
+        let handler = lock(&self.inner.handlers).remove(event);
+        if let Some(mut handler) = handler {
+            handler(self, args, ack);
+            // Put it back unless the handler installed another meanwhile.
+            lock(&self.inner.handlers)
+                .entry(event.to_string())
+                .or_insert(handler);
+        }
+    }
+
+    /// An acknowledgement from the client.
+    pub(super) fn acked(&self, id: u64, args: Args) {
+        if let Some(tx) = lock(&self.inner.acks).remove(&id) {
+            let _ = tx.try_send(args);
+        }
+    }
+
+    /// Ends the socket: out of its rooms and namespace, pending acks failed, handlers told.
+    pub(super) fn disconnected(&self, reason: &str) {
+        let was =
+            self.inner.connected.swap(false, SeqCst) | lock(&self.inner.held).take().is_some();
+        if !was {
+            return;
+        }
+        let rooms: Vec<String> = std::mem::take(&mut *lock(&self.inner.rooms))
+            .into_iter()
+            .collect();
+        for room in rooms {
+            self.inner.ns.remove_from_room(&room, self.id());
+        }
+        self.inner.ns.remove(self.id());
+        lock(&self.inner.acks).clear();
+        let handlers = std::mem::take(&mut *lock(&self.inner.on_disconnect));
+        for h in handlers {
+            h(self, reason);
+        }
+    }
+}
+
+/// The reply to an event the client sent with an ack id; answer it once with [`Ack::send`].
+#[derive(Debug)]
+pub struct Ack {
+    socket: Socket,
+    id: u64,
+}
+
+impl Ack {
+    pub(super) fn new(socket: Socket, id: u64) -> Ack {
+        Ack { socket, id }
+    }
+
+    /// Answers with `args`.
+    pub fn send(self, args: Args) {
+        let packet = socketio::ack(self.socket.inner.ns.name(), self.id, args);
+        self.socket.send(encode(&packet));
+    }
+}
+
+/// A Socket.IO packet as Engine.IO packets: the text as a message, each binary attachment
+/// after it.
+pub(super) fn encode(packet: &Packet) -> Vec<OutPacket> {
+    let (text, binaries) = socketio::encode(packet);
+    let mut out = Vec::with_capacity(1 + binaries.len());
+    let mut first = Vec::with_capacity(text.len() + 1);
+    first.push(b'4');
+    first.extend_from_slice(text.as_bytes());
+    out.push(first.into());
+    out.extend(binaries.iter().map(|b| binary_packet(b)));
+    out
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
