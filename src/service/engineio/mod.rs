@@ -269,7 +269,7 @@ impl Route for Engine {
                 None => reply(error(ErrorCode::BadRequest, 503)),
             };
         };
-        let Some(session) = inner.find(&sid) else {
+        let Some(session) = inner.find(&sid).filter(|s| !s.check_pong()) else {
             return reply(error(ErrorCode::UnknownSid, 400));
         };
         if websocket {

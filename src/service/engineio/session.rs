@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which transport carries the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,9 @@ pub(super) struct State {
     /// Bumped by every ping sent; a timeout fires only for the ping it was set for.
     ping_seq: u64,
     awaiting_pong: bool,
+    /// When the pong for the last ping is due: from the ping's planned time, not from when
+    /// the timer thread got to it.
+    pong_due: Option<Instant>,
     reason: Option<CloseReason>,
 }
 
@@ -129,6 +132,7 @@ impl Session {
                 closed: false,
                 ping_seq: 0,
                 awaiting_pong: false,
+                pong_due: None,
                 reason: None,
             }),
             sender,
@@ -282,10 +286,12 @@ impl Session {
         let weak = Arc::downgrade(self);
         let timeout = engine.config.ping_timeout;
         let timer = engine.timer.clone();
-        engine.timer.after(after, move || {
+        let ping_at = Instant::now() + after;
+        engine.timer.at(ping_at, move || {
             let Some(session) = weak.upgrade() else {
                 return;
             };
+            let due = ping_at + timeout;
             let seq = {
                 let mut state = lock(&session.state);
                 if state.closed {
@@ -293,11 +299,12 @@ impl Session {
                 }
                 state.ping_seq += 1;
                 state.awaiting_pong = true;
+                state.pong_due = Some(due);
                 state.ping_seq
             };
             session.send_packets(vec![Packet::from(&b"2"[..])]);
             let weak = Arc::downgrade(&session);
-            timer.after(timeout, move || {
+            timer.at(due, move || {
                 let Some(session) = weak.upgrade() else {
                     return;
                 };
@@ -310,6 +317,22 @@ impl Session {
                 }
             });
         });
+    }
+
+    /// Closes the session if its pong is overdue, whether or not the timer thread has got to
+    /// it yet; true if the session is (now) closed. Requests check this first.
+    pub(super) fn check_pong(&self) -> bool {
+        let overdue = {
+            let state = lock(&self.state);
+            if state.closed {
+                return true;
+            }
+            state.awaiting_pong && state.pong_due.is_some_and(|due| Instant::now() >= due)
+        };
+        if overdue {
+            self.close(CloseReason::PingTimeout);
+        }
+        overdue
     }
 
     /// A pong arrived: the next ping is due a ping interval from now.
