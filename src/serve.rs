@@ -4,6 +4,8 @@ use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
 use crate::service::chat::Chat;
 use crate::service::files::Files;
+use crate::service::socketio::{chat_app, SocketIo};
+use crate::service::web::{self, Route};
 use crate::service::{daytime, echo, Service};
 use std::fmt;
 use std::io;
@@ -68,6 +70,7 @@ pub fn limits(opts: &ServeOptions) -> (Limits, Option<String>) {
 /// bound; the sockets already started are stopped when the returned error drops the server.
 pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
     let mut server = Server::new(limits);
+    let mut hub = SharedHub(None);
     for &service in &opts.services {
         let name = service.name();
         match service {
@@ -101,10 +104,25 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
             Service::Chat => {
                 let addr = SocketAddr::new(opts.bind, opts.chat_port);
                 let listener = bind_tcp(name, addr)?;
-                let chat = Chat::start(opts.chat).map_err(|e| spawn_error("chat hub", e))?;
-                let (for_stop, for_stats) = (Arc::clone(&chat), Arc::clone(&chat));
+                let chat = hub.get(opts, &mut server)?;
                 server
                     .add_tcp(name, listener, move |conn| chat.serve(conn))
+                    .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
+            }
+            Service::SocketIo => {
+                let addr = SocketAddr::new(opts.bind, opts.socketio_port);
+                let listener = bind_tcp(name, addr)?;
+                let chat = hub.get(opts, &mut server)?;
+                let io = SocketIo::builder()
+                    .cors(opts.cors_origin.clone())
+                    .max_payload(opts.max_payload)
+                    .flow(chat.flow())
+                    .build();
+                chat_app::install(&io, chat);
+                let (for_stop, for_stats) = (io.clone(), io.clone());
+                let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
+                server
+                    .add_tcp(name, listener, move |conn| web::serve(conn, &routes))
                     .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
                 server.add_metrics(move || for_stats.metrics());
@@ -188,5 +206,23 @@ fn spawn_error(what: &str, source: io::Error) -> BindError {
         what: what.to_string(),
         source,
         usage: false,
+    }
+}
+
+/// The chat hub, started by the first service that needs it (`chat` or `socketio`): both
+/// serve the same rooms.
+struct SharedHub(Option<Arc<Chat>>);
+
+impl SharedHub {
+    fn get(&mut self, opts: &ServeOptions, server: &mut Server) -> Result<Arc<Chat>, BindError> {
+        if let Some(chat) = &self.0 {
+            return Ok(Arc::clone(chat));
+        }
+        let chat = Chat::start(opts.chat).map_err(|e| spawn_error("chat hub", e))?;
+        let (for_stop, for_stats) = (Arc::clone(&chat), Arc::clone(&chat));
+        server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
+        server.add_metrics(move || for_stats.metrics());
+        self.0 = Some(Arc::clone(&chat));
+        Ok(chat)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{help, matches, number, options_from, parse_size, Command, UsageError};
 use crate::defaults as d;
+use crate::service::web::Cors;
 use crate::service::{chat::ChatConfig, files::FilesConfig, Service};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -27,6 +28,12 @@ pub struct ServeOptions {
     pub files_port: u16,
     /// Where files go and how large they may be.
     pub files: FilesConfig,
+    /// Socket.IO port, TCP (HTTP long-polling and WebSocket).
+    pub socketio_port: u16,
+    /// Origins whose pages may use the Socket.IO service, besides its own.
+    pub cors_origin: Cors,
+    /// Largest Socket.IO message or HTTP body.
+    pub max_payload: usize,
     /// Connection limit before the OS ceiling is applied.
     pub max_conns: usize,
     /// Idle timeout; `None` for none.
@@ -75,6 +82,29 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
             "files-port",
             "N",
             format!("files port, TCP and UDP (default {})", d::FILES_PORT),
+        ),
+        (
+            "socketio-port",
+            "N",
+            format!(
+                "Socket.IO port, HTTP and WebSocket (default {})",
+                d::SOCKETIO_PORT
+            ),
+        ),
+        (
+            "cors-origin",
+            "LIST",
+            "origins whose pages may use Socket.IO besides its own: '*' or a comma-separated \
+             list like http://localhost:8080 (default: none)"
+                .to_string(),
+        ),
+        (
+            "max-payload",
+            "BYTES",
+            format!(
+                "largest Socket.IO message or HTTP body (default {})",
+                d::MAX_PAYLOAD
+            ),
         ),
         (
             "files-dir",
@@ -183,6 +213,11 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         daytime_port: number(&m, "daytime-port", d::DAYTIME_PORT, 0, u16::MAX)?,
         chat_port: number(&m, "chat-port", d::CHAT_PORT, 0, u16::MAX)?,
         files_port: number(&m, "files-port", d::FILES_PORT, 0, u16::MAX)?,
+        socketio_port: number(&m, "socketio-port", d::SOCKETIO_PORT, 0, u16::MAX)?,
+        cors_origin: m
+            .opt_str("cors-origin")
+            .map_or(Cors::SameOrigin, |o| Cors::parse(&o)),
+        max_payload: number(&m, "max-payload", d::MAX_PAYLOAD, 1024, 1 << 30)?,
         files: FilesConfig {
             dir: m
                 .opt_str("files-dir")

@@ -24,15 +24,18 @@ pub enum Service {
     Chat,
     /// File uploads, TCP and UDP.
     Files,
+    /// Socket.IO (HTTP long-polling and WebSocket) on the chat's rooms, TCP.
+    SocketIo,
 }
 
 impl Service {
     /// Every service, in the order their sockets are bound and listed.
-    pub const ALL: [Service; 4] = [
+    pub const ALL: [Service; 5] = [
         Service::Echo,
         Service::Daytime,
         Service::Chat,
         Service::Files,
+        Service::SocketIo,
     ];
 
     /// The name used on the command line (`--only`) and in the `listening` lines.
@@ -42,6 +45,7 @@ impl Service {
             Service::Daytime => "daytime",
             Service::Chat => "chat",
             Service::Files => "files",
+            Service::SocketIo => "socketio",
         }
     }
 
@@ -55,14 +59,16 @@ impl Service {
     pub fn protocols(self) -> &'static [Proto] {
         match self {
             Service::Echo | Service::Daytime | Service::Files => &[Proto::Tcp, Proto::Udp],
-            Service::Chat => &[Proto::Tcp],
+            Service::Chat | Service::SocketIo => &[Proto::Tcp],
         }
     }
 
-    /// OS threads one TCP client costs: a chat client has a reader and a writer thread, every
+    /// OS threads one TCP client costs: a chat client has a reader and a writer thread; a
+    /// Socket.IO client over WebSocket a reader, a writer and its own thread for handlers; every
     /// other client one thread.
     pub fn threads_per_client(self) -> usize {
         match self {
+            Service::SocketIo => 3,
             Service::Chat => 2,
             Service::Echo | Service::Daytime | Service::Files => 1,
         }

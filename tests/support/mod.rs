@@ -27,6 +27,9 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         chat: threadsock::service::chat::ChatConfig::default(),
         files_port: 0,
         files: threadsock::service::files::FilesConfig::default(),
+        socketio_port: 0,
+        cors_origin: threadsock::service::web::Cors::SameOrigin,
+        max_payload: threadsock::defaults::MAX_PAYLOAD,
         max_conns: threadsock::defaults::MAX_CONNS,
         idle_timeout: Some(threadsock::defaults::IDLE_TIMEOUT),
         stack_size: threadsock::defaults::STACK_SIZE,
@@ -133,18 +136,27 @@ pub fn run_bin(args: &[&str], stdin: &[u8]) -> std::process::Output {
 /// Waits for `child` to exit and collects its output; if it has not exited within [`WAIT`],
 /// kills it and fails the test naming `what`.
 pub fn finish(child: std::process::Child, what: &str) -> std::process::Output {
+    finish_within(child, WAIT, what)
+}
+
+/// As [`finish`], with a bound of `limit`.
+pub fn finish_within(
+    child: std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::Output {
     let pid = child.id().to_string();
     let (tx, rx) = crossbeam_channel::bounded(1);
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(WAIT) {
+    match rx.recv_timeout(limit) {
         Ok(out) => out.expect("wait for the child process"),
         Err(_) => {
             let _ = std::process::Command::new("kill")
                 .args(["-9", &pid])
                 .status();
-            panic!("{what} did not exit within {WAIT:?}");
+            panic!("{what} did not exit within {limit:?}");
         }
     }
 }
@@ -188,6 +200,28 @@ pub fn require_tool(name: &str) -> bool {
         eprintln!("skipped: `{name}` is not installed (set CI=1 to make this a failure)");
     }
     found
+}
+
+/// True if `node` runs and the npm packages of `tests/<dir>` are installed (`.ci/run` installs
+/// them with `npm ci`). Missing: skipped locally, a failure under CI, as [`require_tool`].
+pub fn require_node_packages(dir: &str) -> bool {
+    if !require_tool("node") {
+        return false;
+    }
+    let modules = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir)
+        .join("node_modules");
+    if !modules.is_dir() {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        assert!(
+            !ci,
+            "tests/{dir}/node_modules is missing under CI: run `npm ci` in tests/{dir}"
+        );
+        eprintln!("skipped: run `npm ci` in tests/{dir} first (CI=1 makes this a failure)");
+        return false;
+    }
+    true
 }
 
 /// Option entries of a usage text such as `--help`'s or README's flag reference: a line that

@@ -45,6 +45,50 @@ pub enum Refusal<'a> {
     InvalidName(&'a str),
 }
 
+impl Refusal<'_> {
+    /// What it says, in English, for any wire format (`nickname bob is taken`).
+    pub fn describe(&self) -> String {
+        match *self {
+            Refusal::NickTaken(n) => format!("nickname {n} is taken"),
+            Refusal::NickReserved(n) => format!("nickname {n} is reserved"),
+            Refusal::AlreadyNamed(n) => format!("you are already {n}"),
+            Refusal::AlreadyInRoom(room) => format!("you are already in {room}"),
+            Refusal::NoSuchNick(n) => format!("no such nickname: {n}"),
+            Refusal::MessageToSelf => "that is you: /msg sends to someone else".into(),
+            Refusal::InvalidName(n) => format!(
+                "invalid name '{n}': use 1-{} of A-Z a-z 0-9 _ -",
+                super::rules::MAX_NAME
+            ),
+        }
+    }
+}
+
+/// The hub's answer to a request that asked for one (a transport with acknowledgements):
+/// given instead of the delivery the member would otherwise get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Done (a nickname taken).
+    Done,
+    /// Turned down; the words of [`Refusal::describe`].
+    Refused(String),
+    /// Now in `room`, with these members (sorted, the asker included).
+    Joined {
+        /// The room as displayed.
+        room: String,
+        /// Its members.
+        members: Vec<String>,
+    },
+    /// The members of the asker's room, sorted.
+    Who {
+        /// The room.
+        room: String,
+        /// Its members.
+        nicks: Vec<String>,
+    },
+    /// Every room and its member count.
+    Rooms(Vec<(String, usize)>),
+}
+
 /// One thing to show a member. Rooms are given as they are displayed (the spelling the room
 /// was created with); nicknames as the member chose them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! A member of the chat as a handle: what a member can do, for any transport. Leaving happens
 //! on `Drop`, so no code path can leak a member.
 
-use super::delivery::Packet;
+use super::delivery::{Packet, Reply};
 use super::outbox::Flow;
 use super::request::{MemberId, Request};
 use crossbeam_channel::Sender;
@@ -12,6 +12,22 @@ use std::time::Duration;
 /// The longest a sender waits at the gate for one message before sending it anyway (a member
 /// still behind then is dropped by the hard mark, not waited for).
 const GATE_MAX: Duration = Duration::from_secs(5);
+
+/// The longest [`Member::ask`] waits for the hub (which answers at once unless stopping).
+pub const ASK_WAIT: Duration = Duration::from_secs(5);
+
+/// What [`Member::ask`] can ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// Take this nickname.
+    Nick(String),
+    /// Move to this room.
+    Join(String),
+    /// Who is in my room?
+    Who,
+    /// Which rooms are there?
+    Rooms,
+}
 
 /// The chat has stopped; nothing more can be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,22 +92,52 @@ impl Member {
 
     /// Takes a nickname (the chat checks its form and that it is free).
     pub fn nick(&self, name: String) -> Result<(), ChatClosed> {
-        self.send(Request::Rename { id: self.id, name })
+        self.send(Request::Rename {
+            id: self.id,
+            name,
+            reply: None,
+        })
     }
 
     /// Moves to another room, created on first use.
     pub fn join_room(&self, room: String) -> Result<(), ChatClosed> {
-        self.send(Request::Move { id: self.id, room })
+        self.send(Request::Move {
+            id: self.id,
+            room,
+            reply: None,
+        })
     }
 
     /// Asks for the list of rooms.
     pub fn rooms(&self) -> Result<(), ChatClosed> {
-        self.send(Request::Rooms { id: self.id })
+        self.send(Request::Rooms {
+            id: self.id,
+            reply: None,
+        })
     }
 
     /// Asks who is in the member's room.
     pub fn who(&self) -> Result<(), ChatClosed> {
-        self.send(Request::Who { id: self.id })
+        self.send(Request::Who {
+            id: self.id,
+            reply: None,
+        })
+    }
+
+    /// Asks the hub something and waits (at most 5 s) for its answer, for a
+    /// transport that acknowledges requests: what a nickname, room, `who` or `rooms` request
+    /// gives instead of a delivery.
+    pub fn ask(&self, question: Question) -> Result<Reply, ChatClosed> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let id = self.id;
+        let reply = Some(tx);
+        self.send(match question {
+            Question::Nick(name) => Request::Rename { id, name, reply },
+            Question::Join(room) => Request::Move { id, room, reply },
+            Question::Who => Request::Who { id, reply },
+            Question::Rooms => Request::Rooms { id, reply },
+        })?;
+        rx.recv_timeout(ASK_WAIT).map_err(|_| ChatClosed)
     }
 
     /// Packets the transport made itself (help text, usage errors), delivered to this member

@@ -18,9 +18,9 @@ pub mod writer;
 use crate::defaults;
 use crate::server::{Connection, Metric};
 use crossbeam_channel::{Receiver, Sender};
-pub use delivery::{Delivery, Departure, Packet, Refusal, Render};
+pub use delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
 use hub::{Hub, HubStats, Request};
-pub use member::{ChatClosed, Member};
+pub use member::{ChatClosed, Member, Question};
 use outbox::{Flow, Marks, Outbox};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -125,6 +125,42 @@ impl Chat {
             .map_err(|_| ChatClosed)?;
         let member = Member::new(id, self.requests.clone(), Arc::clone(&self.flow));
         Ok((member, outbox))
+    }
+
+    /// Adds a member whose deliveries go to an outbox its transport already has (a Socket.IO
+    /// session's, which also carries the session's own packets). Fails once stopping.
+    pub fn join_outbox(
+        &self,
+        render: Arc<dyn Render>,
+        outbox: outbox::OutboxSender,
+    ) -> Result<Member, ChatClosed> {
+        if self
+            .writers_alive
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+        {
+            return Err(ChatClosed);
+        }
+        let id = self.next_id.fetch_add(1, Relaxed);
+        self.requests
+            .send(Request::Join { id, render, outbox })
+            .map_err(|_| ChatClosed)?;
+        Ok(Member::new(
+            id,
+            self.requests.clone(),
+            Arc::clone(&self.flow),
+        ))
+    }
+
+    /// The clock and gate of the chat's flow control, for a transport with outboxes of its own.
+    pub fn flow(&self) -> Arc<Flow> {
+        Arc::clone(&self.flow)
+    }
+
+    /// Longest line a member may send, in bytes.
+    pub fn max_line(&self) -> usize {
+        self.config.max_line
     }
 
     /// The connection handler of the `nc` chat: runs one client until it leaves.

@@ -1,6 +1,6 @@
 //! What members ask of the hub: one [`Request`] per action, over one bounded channel.
 
-use super::delivery::{Packet, Render};
+use super::delivery::{Packet, Render, Reply};
 use super::outbox::OutboxSender;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub enum Request {
         id: MemberId,
         /// The new name.
         name: String,
+        /// Where to answer, instead of a delivery.
+        reply: Option<Sender<Reply>>,
     },
     /// Leave the current room for another (created on first use).
     Move {
@@ -40,6 +42,8 @@ pub enum Request {
         id: MemberId,
         /// Target room.
         room: String,
+        /// Where to answer, instead of a delivery.
+        reply: Option<Sender<Reply>>,
     },
     /// A message to everyone else in the member's room.
     Say {
@@ -68,11 +72,15 @@ pub enum Request {
     Rooms {
         /// Who asks.
         id: MemberId,
+        /// Where to answer, instead of a delivery.
+        reply: Option<Sender<Reply>>,
     },
     /// List the members of the member's room, to the member.
     Who {
         /// Who asks.
         id: MemberId,
+        /// Where to answer, instead of a delivery.
+        reply: Option<Sender<Reply>>,
     },
     /// Packets the member's own transport made (help, usage errors), in order with the rest.
     Relay {

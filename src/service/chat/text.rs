@@ -1,7 +1,6 @@
 //! The chat's wire format for `nc` users: messages `-> `, notices `* `, errors `! `, one per line.
 
-use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
-use super::rules::MAX_NAME;
+use super::delivery::{Delivery, Departure, Packet, Render};
 use super::writer::Framer;
 use std::fmt::Write as _;
 
@@ -85,23 +84,7 @@ pub fn encode(d: &Delivery<'_>, out: &mut String) {
             Ok(())
         }
         Delivery::Who { room, nicks } => write!(out, "* in {room}: {}", nicks.join(", ")),
-        Delivery::Refused(r) => {
-            out.push_str("! ");
-            match r {
-                Refusal::NickTaken(n) => write!(out, "nickname {n} is taken"),
-                Refusal::NickReserved(n) => write!(out, "nickname {n} is reserved"),
-                Refusal::AlreadyNamed(n) => write!(out, "you are already {n}"),
-                Refusal::AlreadyInRoom(room) => write!(out, "you are already in {room}"),
-                Refusal::NoSuchNick(n) => write!(out, "no such nickname: {n}"),
-                Refusal::MessageToSelf => write!(out, "that is you: /msg sends to someone else"),
-                Refusal::InvalidName(n) => {
-                    write!(
-                        out,
-                        "invalid name '{n}': use 1-{MAX_NAME} of A-Z a-z 0-9 _ -"
-                    )
-                }
-            }
-        }
+        Delivery::Refused(r) => write!(out, "! {}", r.describe()),
         Delivery::ShuttingDown => write!(out, "* server shutting down"),
     };
     out.push('\n');
@@ -164,6 +147,7 @@ fn is_unsafe(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::delivery::Refusal;
     use super::*;
 
     fn line(d: Delivery<'_>) -> String {

@@ -30,6 +30,7 @@
 //! blocks: packets wait in the client's outbox, which is bounded; a client that does not read
 //! is dropped when it passes the bound (Socket.IO itself buffers without limit).
 
+pub mod chat_app;
 mod client;
 mod namespace;
 mod socket;

@@ -19,11 +19,11 @@
 
 mod fanout;
 
-use super::delivery::{Delivery, Departure, Packet, Refusal, Render};
+use super::delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
 use super::outbox::{Flow, Marks, OutboxSender};
 pub use super::request::{MemberId, Request};
 use super::rules::{self, LOBBY};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -168,24 +168,29 @@ impl Hub {
                 self.queue(id, last);
                 self.remove(id, Departure::Left);
             }
-            Request::Rename { id, name } => self.rename(id, &name),
-            Request::Move { id, room } => self.move_to(id, &room),
+            Request::Rename { id, name, reply } => self.rename(id, &name, reply),
+            Request::Move { id, room, reply } => self.move_to(id, &room, reply),
             Request::Say { id, text } => self.say(id, &text, false),
             Request::Act { id, text } => self.say(id, &text, true),
             Request::Whisper { id, to, text } => self.whisper(id, &to, &text),
-            Request::Rooms { id } => {
+            Request::Rooms { id, reply } => {
                 let list: Vec<(&str, usize)> = self
                     .rooms
                     .values()
                     .map(|r| (r.name.as_str(), r.members.len()))
                     .collect();
+                if let Some(reply) = reply {
+                    let owned = list.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+                    let _ = reply.try_send(Reply::Rooms(owned));
+                    return Next::Continue;
+                }
                 let d = Delivery::Rooms(&list);
                 if let Some(m) = self.members.get_mut(&id) {
                     let packet = m.render.render(&d);
                     Self::push(&mut self.dirty, id, m, packet);
                 }
             }
-            Request::Who { id } => {
+            Request::Who { id, reply } => {
                 let Some(key) = self.members.get(&id).map(|m| m.room.clone()) else {
                     return Next::Continue;
                 };
@@ -198,6 +203,13 @@ impl Hub {
                     .filter_map(|m| self.members.get(m).map(|m| m.label.as_str()))
                     .collect();
                 nicks.sort_unstable();
+                if let Some(reply) = reply {
+                    let _ = reply.try_send(Reply::Who {
+                        room: room.name.clone(),
+                        nicks: nicks.iter().map(|n| n.to_string()).collect(),
+                    });
+                    return Next::Continue;
+                }
                 let d = Delivery::Who {
                     room: &room.name,
                     nicks: &nicks,
@@ -308,7 +320,7 @@ impl Hub {
         name
     }
 
-    fn rename(&mut self, id: MemberId, name: &str) {
+    fn rename(&mut self, id: MemberId, name: &str, reply: Option<Sender<Reply>>) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
@@ -324,6 +336,10 @@ impl Hub {
             }
         };
         if let Some(r) = refusal {
+            if let Some(reply) = reply {
+                let _ = reply.try_send(Reply::Refused(r.describe()));
+                return;
+            }
             let packet = m.render.render(&Delivery::Refused(r));
             self.push_to(id, packet);
             return;
@@ -334,7 +350,12 @@ impl Hub {
         let room_key = m.room.clone();
         self.names.remove(&rules::key(&old));
         self.names.insert(key, id);
-        self.deliver(id, &Delivery::Named { nick: name });
+        match reply {
+            Some(reply) => {
+                let _ = reply.try_send(Reply::Done);
+            }
+            None => self.deliver(id, &Delivery::Named { nick: name }),
+        }
         let room = self.room_name(&room_key);
         let renamed = Delivery::Renamed {
             room: &room,
@@ -344,23 +365,25 @@ impl Hub {
         self.broadcast(&room_key, Some(id), &renamed);
     }
 
-    fn move_to(&mut self, id: MemberId, wanted: &str) {
+    fn move_to(&mut self, id: MemberId, wanted: &str, reply: Option<Sender<Reply>>) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
-        if !rules::is_valid_name(wanted) {
-            let packet = m
-                .render
-                .render(&Delivery::Refused(Refusal::InvalidName(wanted)));
-            self.push_to(id, packet);
-            return;
-        }
         let key = rules::key(wanted);
-        if m.room == key {
-            let room = self.room_name(&key);
-            let packet = m
-                .render
-                .render(&Delivery::Refused(Refusal::AlreadyInRoom(&room)));
+        let room = self.room_name(&key);
+        let refusal = if !rules::is_valid_name(wanted) {
+            Some(Refusal::InvalidName(wanted))
+        } else if m.room == key {
+            Some(Refusal::AlreadyInRoom(&room))
+        } else {
+            None
+        };
+        if let Some(r) = refusal {
+            if let Some(reply) = reply {
+                let _ = reply.try_send(Reply::Refused(r.describe()));
+                return;
+            }
+            let packet = m.render.render(&Delivery::Refused(r));
             self.push_to(id, packet);
             return;
         }
@@ -377,7 +400,21 @@ impl Hub {
             m.room = key.clone();
         }
         let room = self.room_name(&key);
-        self.deliver(id, &Delivery::RoomJoined { room: &room, here });
+        match reply {
+            Some(reply) => {
+                let mut members: Vec<String> = self.rooms[&key]
+                    .members
+                    .iter()
+                    .filter_map(|m| self.members.get(m).map(|m| m.label.clone()))
+                    .collect();
+                members.sort_unstable();
+                let _ = reply.try_send(Reply::Joined {
+                    room: room.clone(),
+                    members,
+                });
+            }
+            None => self.deliver(id, &Delivery::RoomJoined { room: &room, here }),
+        }
         let joined = Delivery::Joined {
             room: &room,
             nick: &label,

@@ -1,0 +1,159 @@
+//! The default Socket.IO app: the seed's chat, on the same rooms as the `nc` chat. Each
+//! socket of namespace `/` is a chat [`Member`]; its deliveries are rendered as Socket.IO
+//! events straight into the client's outbox, once per broadcast for every Socket.IO member.
+//!
+//! Client to server: `nick` (name; ack `{"ok":true}` or `{"error":..}`), `join` (room; ack
+//! `{"room":..,"members":[..]}` or `{"error":..}`), `message` (text), `msg` (nick, text),
+//! `who` (ack: the nicks), `rooms` (ack: `[{"name":..,"members":N}]`). Server to client:
+//! `message` `{"room","from","text"}`, `private` `{"from","text"}`, `joined`/`left`
+//! `{"room","nick"}`, `renamed` `{"from","to"}`, `notice` `{"text"}`. The auth payload may
+//! carry `{"nick":..}`.
+
+use super::socket::{Ack, Args};
+use super::{Reject, SocketIo};
+use crate::codec::json::Value;
+use crate::codec::socketio;
+use crate::service::chat::{
+    text, Chat, Delivery, Departure, Member, Packet, Question, Render, Reply,
+};
+use std::sync::{Arc, Mutex};
+
+/// Renders chat deliveries as Socket.IO events of namespace `/`, as Engine.IO packets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SioRender;
+
+impl Render for SioRender {
+    fn render(&self, d: &Delivery<'_>) -> Packet {
+        let (event, payload) = match *d {
+            Delivery::Message {
+                room, from, text, ..
+            } => (
+                "message",
+                obj(&[("room", room), ("from", from), ("text", text)]),
+            ),
+            Delivery::Action { room, from, text } => {
+                let mut v = obj(&[("room", room), ("from", from), ("text", text)]);
+                if let Value::Object(members) = &mut v {
+                    members.push(("action".into(), Value::Bool(true)));
+                }
+                ("message", v)
+            }
+            Delivery::Private { from, text } => ("private", obj(&[("from", from), ("text", text)])),
+            Delivery::Joined { room, nick } => ("joined", obj(&[("room", room), ("nick", nick)])),
+            Delivery::Left { room, nick, why } => {
+                let mut v = obj(&[("room", room), ("nick", nick)]);
+                if why == Departure::TooSlow {
+                    if let Value::Object(members) = &mut v {
+                        members.push(("reason".into(), Value::from("too slow")));
+                    }
+                }
+                ("left", v)
+            }
+            Delivery::Renamed { from, to, .. } => ("renamed", obj(&[("from", from), ("to", to)])),
+            // Everything else is a notice, in the same words `nc` users read.
+            _ => {
+                let mut line = String::new();
+                text::encode(d, &mut line);
+                let words = line.trim_end().get(2..).unwrap_or("").to_string();
+                ("notice", obj(&[("text", &words)]))
+            }
+        };
+        let packet = socketio::event("/", event, vec![payload], None);
+        let (text, _) = socketio::encode(&packet);
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.push(b'4');
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.into()
+    }
+}
+
+fn obj(pairs: &[(&str, &str)]) -> Value {
+    Value::object(pairs.iter().map(|(k, v)| (*k, Value::from(*v))))
+}
+
+/// Serves the chat on `io`'s namespace `/`.
+pub fn install(io: &SocketIo, chat: Arc<Chat>) {
+    let render: Arc<dyn Render> = Arc::new(SioRender);
+    io.of("/").on_connect(move |socket, auth| {
+        let member = chat
+            .join_outbox(Arc::clone(&render), socket.session().outbox_sender())
+            .map_err(|_| Reject::new("server shutting down"))?;
+        if let Some(nick) = auth.get("nick").and_then(Value::as_str) {
+            let _ = member.nick(nick.to_string());
+        }
+        let max_line = chat.max_line();
+        let member = Arc::new(Mutex::new(Some(member)));
+        let on = |event: &str, f: fn(&Member, Args, Option<Ack>, usize)| {
+            let member = Arc::clone(&member);
+            socket.on(event, move |_, args, ack| {
+                if let Some(m) = member.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    f(m, args, ack, max_line);
+                }
+            });
+        };
+        on("nick", |m, args, ack, _| match first_str(&args) {
+            Some(name) => answer(ack, m.ask(Question::Nick(name))),
+            None => refuse(ack, "usage: nick NAME"),
+        });
+        on("join", |m, args, ack, _| match first_str(&args) {
+            Some(room) => answer(ack, m.ask(Question::Join(room))),
+            None => refuse(ack, "usage: join ROOM"),
+        });
+        on("who", |m, _, ack, _| answer(ack, m.ask(Question::Who)));
+        on("rooms", |m, _, ack, _| answer(ack, m.ask(Question::Rooms)));
+        on("message", |m, args, ack, max| match first_str(&args) {
+            Some(t) if t.len() > max => {
+                refuse(ack, &format!("line too long (over {max} bytes), not sent"))
+            }
+            Some(t) if !t.is_empty() => {
+                let _ = m.say(text::decode(t.as_bytes()));
+            }
+            _ => {}
+        });
+        on("msg", |m, args, ack, max| {
+            match (first_str(&args), args.get(1).and_then(Value::as_str)) {
+                (Some(to), Some(t)) if t.len() <= max && !t.is_empty() => {
+                    let _ = m.whisper(to, text::decode(t.as_bytes()));
+                }
+                _ => refuse(ack, "usage: msg NICK TEXT"),
+            }
+        });
+        let member = Arc::clone(&member);
+        socket.on_disconnect(move |_, _| {
+            // Dropping the member leaves the chat.
+            member.lock().unwrap_or_else(|e| e.into_inner()).take();
+        });
+        Ok(())
+    });
+}
+
+fn first_str(args: &Args) -> Option<String> {
+    args.first().and_then(Value::as_str).map(str::to_string)
+}
+
+fn refuse(ack: Option<Ack>, why: &str) {
+    if let Some(ack) = ack {
+        ack.send(vec![Value::object([("error", Value::from(why))])]);
+    }
+}
+
+/// Acknowledges with the hub's answer.
+fn answer(ack: Option<Ack>, reply: Result<Reply, crate::service::chat::ChatClosed>) {
+    let Some(ack) = ack else {
+        return;
+    };
+    let value = match reply {
+        Ok(Reply::Done) => Value::object([("ok", Value::Bool(true))]),
+        Ok(Reply::Refused(why)) => Value::object([("error", Value::from(why))]),
+        Ok(Reply::Joined { room, members }) => Value::object([
+            ("room", Value::from(room)),
+            ("members", Value::array(members)),
+        ]),
+        Ok(Reply::Who { nicks, .. }) => Value::array(nicks),
+        Ok(Reply::Rooms(rooms)) => Value::array(rooms.into_iter().map(|(name, n)| {
+            Value::object([("name", Value::from(name)), ("members", Value::from(n))])
+        })),
+        Err(_) => Value::object([("error", Value::from("the chat has stopped"))]),
+    };
+    ack.send(vec![value]);
+}
