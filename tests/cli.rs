@@ -187,6 +187,8 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
             "0",
             "--chat-port",
             "0",
+            "--socketio-port",
+            "0",
         ])
         .args([
             "--files-port",
@@ -208,8 +210,8 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
         }
     });
     let mut lines = Vec::new();
-    // echo/tcp, echo/udp, daytime/tcp, daytime/udp, chat/tcp, files/tcp, files/udp
-    for _ in 0..7 {
+    // echo/tcp, echo/udp, daytime/tcp, daytime/udp, chat/tcp, files/tcp, files/udp, socketio/tcp
+    for _ in 0..8 {
         lines.push(rx.recv_timeout(WAIT).expect("a listening line"));
     }
     let echo = listening_addr(&lines, "echo/tcp");
