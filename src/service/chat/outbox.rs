@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 /// Packets handed to a writer in one go: everything one burst of the hub produced for it.
 pub type Batch = Vec<Packet>;
 
+/// Bytes in flight to one member before it is dropped, unless [`Marks::hard_bytes`] is set
+/// otherwise: far above what any reader holds behind a flood of lines.
+pub const DEFAULT_HARD_BYTES: usize = 32 << 20;
+
 /// While senders wait at the gate they recheck at least this often.
 const GATE_POLL: Duration = Duration::from_millis(50);
 
@@ -22,6 +26,9 @@ pub struct Marks {
     pub high: usize,
     /// Past this the member is dropped as too slow, whatever its writer is doing.
     pub hard: usize,
+    /// Past this many bytes in flight, likewise (packets vary in size: a Socket.IO message may
+    /// be a megabyte).
+    pub hard_bytes: usize,
 }
 
 impl Marks {
@@ -33,6 +40,7 @@ impl Marks {
         Marks {
             high,
             hard: high.saturating_add(slack),
+            hard_bytes: DEFAULT_HARD_BYTES,
         }
     }
 }
@@ -42,6 +50,8 @@ impl Marks {
 struct Shared {
     /// Packets handed over and not yet written.
     queued: AtomicUsize,
+    /// Their bytes.
+    queued_bytes: AtomicUsize,
     /// The flow clock when the writer last made progress (or was handed work while idle).
     progress: AtomicU64,
     /// Set when the hub dropped the member as too slow.
@@ -172,9 +182,13 @@ impl OutboxSender {
             return HandOver::Gone;
         }
         let n = batch.len();
-        if s.queued.load(SeqCst) + n > marks.hard {
+        let bytes: usize = batch.iter().map(|p| p.len()).sum();
+        if s.queued.load(SeqCst) + n > marks.hard
+            || s.queued_bytes.load(SeqCst) + bytes > marks.hard_bytes
+        {
             return HandOver::Overflow;
         }
+        s.queued_bytes.fetch_add(bytes, SeqCst);
         let before = s.queued.fetch_add(n, SeqCst);
         if before == 0 {
             // The stall clock runs only while the writer has something to write.
@@ -182,6 +196,7 @@ impl OutboxSender {
         }
         if self.batches.send(batch).is_err() {
             s.queued.fetch_sub(n, SeqCst);
+            s.queued_bytes.fetch_sub(bytes, SeqCst);
             return HandOver::Gone;
         }
         if gated && before + n > marks.high && flow.set_behind(s) {
@@ -244,8 +259,11 @@ impl Outbox {
         self.progressed();
     }
 
-    /// The writer wrote (or gave up on) `packets` packets.
-    pub fn written(&self, packets: usize) {
+    /// The writer wrote (or gave up on) `batch`.
+    pub fn written(&self, batch: &[Packet]) {
+        let packets = batch.len();
+        let bytes: usize = batch.iter().map(|p| p.len()).sum();
+        self.shared.queued_bytes.fetch_sub(bytes, SeqCst);
         let left = self.shared.queued.fetch_sub(packets, SeqCst) - packets;
         self.progressed();
         if left <= self.low && self.shared.behind.load(SeqCst) {
@@ -307,6 +325,7 @@ pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSende
     let (tx, rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
+        queued_bytes: AtomicUsize::new(0),
         progress: AtomicU64::new(flow.now_ms()),
         kicked: AtomicBool::new(false),
         gone: AtomicBool::new(false),
@@ -325,4 +344,53 @@ pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSende
             _alive: alive,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hard_marks_bound_packets_and_bytes() {
+        let flow = Flow::new();
+        let marks = Marks {
+            hard_bytes: 1000,
+            ..Marks::for_outbox(4, 4)
+        };
+        let (alive, _done) = crossbeam_channel::bounded(0);
+        let (sender, outbox) = outbox(&flow, marks, alive);
+        let packet = |n: usize| -> Packet { vec![b'x'; n].into() };
+        assert_eq!(
+            sender.hand_over_ungated(vec![packet(600)], &flow, marks),
+            HandOver::Sent
+        );
+        // 600 + 500 bytes is over the byte bound, though far under the packet bound.
+        assert_eq!(
+            sender.hand_over_ungated(vec![packet(500)], &flow, marks),
+            HandOver::Overflow
+        );
+        // Once written, there is room again.
+        let batch = outbox.batches().try_recv().unwrap();
+        outbox.written(&batch);
+        assert_eq!(
+            sender.hand_over_ungated(vec![packet(500)], &flow, marks),
+            HandOver::Sent
+        );
+        // Eight packets is the packet bound: a ninth overflows.
+        let small: Vec<Packet> = (0..7).map(|_| packet(1)).collect();
+        assert_eq!(
+            sender.hand_over_ungated(small, &flow, marks),
+            HandOver::Sent
+        );
+        assert_eq!(
+            sender.hand_over_ungated(vec![packet(1)], &flow, marks),
+            HandOver::Overflow
+        );
+        // Once the writer is gone, nothing is queued.
+        drop(outbox);
+        assert_eq!(
+            sender.hand_over(vec![packet(1)], &flow, marks),
+            HandOver::Gone
+        );
+    }
 }

@@ -30,7 +30,7 @@ fn chat(outbox_lines: usize) -> Arc<Chat> {
 /// The next batch, acknowledged as written.
 fn batch(outbox: &Outbox) -> Batch {
     let b = outbox.batches().recv_timeout(WAIT).expect("a delivery");
-    outbox.written(b.len());
+    outbox.written(&b);
     b
 }
 

@@ -69,7 +69,7 @@ pub fn run<W: Output>(
     let mut controls = controls.clone();
     let mut buf = Vec::new();
     loop {
-        let mut packets = 0;
+        let mut batch_done: Vec<Packet> = Vec::new();
         let mut close = false;
         select! {
             recv(outbox.batches()) -> batch => match batch {
@@ -79,7 +79,7 @@ pub fn run<W: Output>(
                     }
                     outbox.take_waiting(&mut batch);
                     framer.frame(&batch, &mut buf);
-                    packets = batch.len();
+                    batch_done = batch;
                 }
                 // The hub dropped the member and everything it was handed is written.
                 Err(_) => break,
@@ -97,7 +97,7 @@ pub fn run<W: Output>(
             }
         }
         let written = write_patiently(&mut out, &buf, outbox);
-        outbox.written(packets);
+        outbox.written(&batch_done);
         buf.clear();
         if buf.capacity() > KEEP_BUFFER {
             buf = Vec::new();

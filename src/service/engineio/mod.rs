@@ -24,6 +24,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Bytes that may wait for one client before it is dropped as too slow (at least two
+/// messages of the largest size).
+const SOCKETIO_HARD_BYTES: usize = 8 << 20;
+
 /// A message between client and application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -117,7 +121,10 @@ impl Engine {
     /// (the chat's, when its sessions join the chat).
     pub fn new(config: EngineConfig, app: Box<dyn EngineApp>, flow: Arc<Flow>) -> Engine {
         let timer = Timer::start("engineio-timer").expect("start the timer thread");
-        let marks = Marks::for_outbox(config.outbox_packets, config.outbox_packets);
+        let marks = Marks {
+            hard_bytes: SOCKETIO_HARD_BYTES.max(2 * config.max_payload),
+            ..Marks::for_outbox(config.outbox_packets, config.outbox_packets)
+        };
         let (alive, all_gone) = crossbeam_channel::bounded(0);
         Engine {
             inner: Arc::new(EngineInner {

@@ -64,7 +64,7 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
                 outbox.take_waiting(&mut batch);
                 let mut body = Vec::new();
                 encode(&batch, &mut body);
-                outbox.written(batch.len());
+                outbox.written(&batch);
                 payload(body)
             }
             Err(_) => text("1".into()),
