@@ -59,6 +59,12 @@ export async function launchBrowser() {
   };
 }
 
+/** Servers still running: killed if this process exits (a failure or the global timeout). */
+const live = new Set();
+process.on("exit", () => {
+  for (const proc of live) proc.kill("SIGKILL");
+});
+
 /**
  * Starts `BIN serve --only chat,socketio` with `--client-js` and resolves with
  * `{ chatPort, sioPort, base, proc, stderr(), stop() }` once both listening lines are read.
@@ -78,12 +84,18 @@ export function startServer(bin, { chatPort = 0, sioPort = 0, extra = [] } = {})
     ...extra,
   ];
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  live.add(proc);
   let err = "";
   proc.stderr.on("data", (d) => {
     err += d;
     if (err.length > 100000) err = err.slice(-50000);
   });
-  const exited = new Promise((r) => proc.on("exit", (code, signal) => r({ code, signal })));
+  const exited = new Promise((r) =>
+    proc.on("exit", (code, signal) => {
+      live.delete(proc);
+      r({ code, signal });
+    })
+  );
   return new Promise((resolve, reject) => {
     let out = "";
     const ports = {};
