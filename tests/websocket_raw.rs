@@ -96,6 +96,7 @@ impl Client {
     }
 
     /// The next text message that is not a chat notice or event the test did not ask for.
+    /// (The chat's welcome notice can even come before the CONNECT answer `40{..}`.)
     fn text_skipping_events(&mut self) -> String {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
