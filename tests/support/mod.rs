@@ -30,6 +30,7 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         socketio_port: 0,
         cors_origin: threadsock::service::web::Cors::SameOrigin,
         max_payload: threadsock::defaults::MAX_PAYLOAD,
+        client_js: None,
         max_conns: threadsock::defaults::MAX_CONNS,
         idle_timeout: Some(threadsock::defaults::IDLE_TIMEOUT),
         stack_size: threadsock::defaults::STACK_SIZE,

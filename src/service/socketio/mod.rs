@@ -33,6 +33,8 @@
 pub mod chat_app;
 mod client;
 mod namespace;
+pub mod pages;
+pub mod stats_feed;
 
 use crate::server::{Connection, Metric};
 use crate::service::chat::outbox::Flow;
