@@ -133,6 +133,9 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                     .map_err(|e| spawn_error("socketio stats", e))?;
                 let (for_stop, for_stats) = (io.clone(), io.clone());
                 let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io), Arc::new(pages)];
+                // A pending poll is answered with a close packet, and a WebSocket gets its
+                // close frame, before the socket closes.
+                server.stop_reads_only(name);
                 server.on_stop(move || drop(feed));
                 server
                     .add_tcp(name, listener, move |conn| web::serve(conn, &routes))
