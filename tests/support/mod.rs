@@ -225,6 +225,19 @@ pub fn require_node_packages(dir: &str) -> bool {
     true
 }
 
+/// The gauge `name` of `server`'s stats now; fails the test if there is none.
+pub fn gauge(server: &threadsock::server::Server, name: &str) -> u64 {
+    server
+        .sample()
+        .metrics
+        .iter()
+        .find_map(|m| match *m {
+            threadsock::server::Metric::Gauge(n, v) if n == name => Some(v),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no gauge {name}"))
+}
+
 /// Option entries of a usage text such as `--help`'s or README's flag reference: a line that
 /// starts (after indentation) with `-` begins one, and the indented lines right after it
 /// continue it (wrapped text). Returns (`--option`, the entry's text on one line).
