@@ -363,7 +363,7 @@
 
   io.on("private", (m) => {
     if (!m || typeof m.text !== "string") return;
-    addLine("private", m.text, String(m.from), String(m.from) + " (private)");
+    addLine("private", m.text, String(m.from)); // chat.css marks it "[private]"
   });
 
   io.on("joined", (e) => {
