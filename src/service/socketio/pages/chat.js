@@ -319,7 +319,6 @@
     ev.preventDefault();
     wantedNick = nickInput.value.trim();
     nickError.textContent = "";
-    nickForm.classList.add("busy");
     io.connect(); // no-op when already trying: the new nick is used on the next attempt
   });
 
