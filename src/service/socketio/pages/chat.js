@@ -319,7 +319,6 @@
     ev.preventDefault();
     wantedNick = nickInput.value.trim();
     nickError.textContent = "";
-    nickForm.classList.add("busy");
     io.connect(); // no-op when already trying: the new nick is used on the next attempt
   });
 
@@ -363,7 +362,7 @@
 
   io.on("private", (m) => {
     if (!m || typeof m.text !== "string") return;
-    addLine("private", m.text, String(m.from), String(m.from) + " (private)");
+    addLine("private", m.text, String(m.from)); // chat.css marks it "[private]"
   });
 
   io.on("joined", (e) => {

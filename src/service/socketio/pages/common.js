@@ -158,8 +158,11 @@ class SioClient {
     }
   }
 
-  /** The connection dropped (or was dropped): schedule a reconnection with backoff. */
-  lost() {
+  /**
+   * The connection dropped (or was dropped): schedule a reconnection with backoff. `said`:
+   * the reason was already reported (else, before any success, "cannot reach" is).
+   */
+  lost(said = false) {
     this.dropSocket();
     if (this.stopped) return;
     this.setState(this.everConnected ? "reconnecting" : "connecting");
@@ -167,6 +170,9 @@ class SioClient {
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempts, 10));
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempts += 1;
+    if (!this.everConnected && !said) {
+      this.emitError("cannot reach the server; trying again in " + (delay / 1000).toFixed(1) + " s");
+    }
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
@@ -174,7 +180,7 @@ class SioClient {
   /** A protocol problem: report it, then reconnect. */
   fail(text) {
     this.emitError(text);
-    this.lost();
+    this.lost(true);
   }
 
   /** (Re)arms the ping watchdog: no ping within pingInterval + pingTimeout means dead. */
@@ -182,7 +188,7 @@ class SioClient {
     clearTimeout(this.pingTimer);
     this.pingTimer = setTimeout(() => {
       this.emitError("the server stopped answering (ping timeout)");
-      this.lost();
+      this.lost(true);
     }, this.pingDeadlineMs);
   }
 

@@ -140,7 +140,7 @@
     if (values.length === 0) return;
 
     // The vertical range: from 0 (or near the minimum for memory) to a bit over the maximum.
-    let max = Math.max(...values);
+    let max = Math.max(...values) * 1.1; // headroom: a flat line stays below the label
     let min = f.key === "rss_kb" ? Math.min(...values) * 0.9 : Math.min(0, ...values);
     if (max <= min) max = min + 1;
     const top = 12; // room for the max label
