@@ -10,12 +10,16 @@
 //! - [`serve`]: `threadsock serve`: binds the selected services and starts them on a server.
 //! - [`server`]: the core: accept loop and spawner (`tcp`), one thread per UDP socket (`udp`),
 //!   the [`Connection`](server::Connection) a handler reads and writes (`connection`), the
-//!   registry of live sockets and the connection limit, stop, stats, the OS thread ceiling.
-//! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), and `chat`: the hub
-//!   (rooms, names, fan-out, flow control), member handles, outboxes, the writer loop every
-//!   transport uses, and the `nc` transport (session, commands, its wording).
-//! - [`codec`]: pure wire formats over byte slices (lines, CRC-32, RFC 3339 dates, SHA-1,
-//!   base64, WebSocket frames and messages).
+//!   registry of live sockets and the connection limit, stop, stats, the OS thread ceiling,
+//!   one timer thread for many deadlines (`timer`).
+//! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), `chat` (the hub:
+//!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every
+//!   transport uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio`
+//!   (sessions over long-polling and WebSocket, the upgrade, heartbeats) and `socketio`
+//!   (namespaces, sockets, acks, rooms; the default chat app; the pages).
+//! - [`codec`]: pure wire formats over byte slices (lines, HTTP/1.1, WebSocket, Engine.IO,
+//!   Socket.IO, JSON, SHA-1, base64, CRC-32, RFC 3339 dates).
+//! - [`defaults`]: every default value, read by the configs, the parsers and `--help`.
 //! - [`client`]: `talk`, `probe`, `udp`, `send` and the load generator `bench`.
 //! - [`out`] and [`log`](mod@log): stdout that survives a closed pipe, errors and log lines in one style.
 //!
@@ -25,7 +29,10 @@
 //! command, and acts for its [`Member`](service::chat::Member); the member's request goes over
 //! one bounded channel to the hub thread, which renders a [`Delivery`](service::chat::Delivery)
 //! once per wire format in the room and hands each recipient's outbox one batch per burst; each
-//! recipient's writer thread frames the batch and writes it in one call.
+//! recipient's writer thread frames the batch and writes it in one call. A Socket.IO user's
+//! line takes the HTTP loop ([`service::web`]) to Engine.IO ([`service::engineio`]), whose
+//! reader hands the packet to the client's own thread ([`service::socketio`]), where the chat
+//! app acts for the same kind of member.
 
 pub mod cli;
 pub mod client;

@@ -4,12 +4,14 @@ use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
 use crate::service::chat::Chat;
 use crate::service::files::Files;
-use crate::service::socketio::{chat_app, SocketIo};
+use crate::service::socketio::pages::Pages;
+use crate::service::socketio::{chat_app, stats_feed, SocketIo};
 use crate::service::web::{self, Route};
 use crate::service::{daytime, echo, Service};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,8 +121,22 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                     .flow(chat.flow())
                     .build();
                 chat_app::install(&io, chat);
+                let pages = Pages::new(opts.client_js.as_deref()).map_err(|source| BindError {
+                    what: format!(
+                        "--client-js {}",
+                        opts.client_js.as_deref().unwrap_or(Path::new("")).display()
+                    ),
+                    source,
+                    usage: true,
+                })?;
+                let feed = stats_feed::start(server.sampler(), io.of("/server"))
+                    .map_err(|e| spawn_error("socketio stats", e))?;
                 let (for_stop, for_stats) = (io.clone(), io.clone());
-                let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
+                let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io), Arc::new(pages)];
+                // A pending poll is answered with a close packet, and a WebSocket gets its
+                // close frame, before the socket closes.
+                server.stop_reads_only(name);
+                server.on_stop(move || drop(feed));
                 server
                     .add_tcp(name, listener, move |conn| web::serve(conn, &routes))
                     .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;

@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use support::*;
-use threadsock::server::Metric;
 
 const READERS: usize = 8;
 const NON_READERS: usize = 8;
@@ -84,15 +83,7 @@ fn non_readers_are_dropped_and_every_reader_gets_every_line_in_order() {
     for r in readers {
         r.join().expect("a reader failed");
     }
-    let dropped = server
-        .sample()
-        .metrics
-        .iter()
-        .find_map(|m| match *m {
-            Metric::Gauge("chat_slow_dropped", v) => Some(v),
-            _ => None,
-        })
-        .unwrap();
+    let dropped = gauge(&server, "chat_slow_dropped");
     assert_eq!(dropped, NON_READERS as u64, "exactly the non-readers");
     for (mut s, _) in non_readers {
         // Closed by the server: whatever was buffered, then the end (or a reset).

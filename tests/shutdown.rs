@@ -11,7 +11,7 @@ use threadsock::service::Service;
 #[test]
 fn each_service_is_bound_on_the_sockets_it_declares_until_stopped() {
     let dir = std::env::temp_dir().join(format!("threadsock-protos-{}", std::process::id()));
-    let mut opts = options(&["echo", "daytime", "chat", "files"]);
+    let mut opts = options(&["echo", "daytime", "chat", "files", "socketio"]);
     opts.files.dir = dir.clone();
     let mut server = start_with(&opts, Limits::default());
     let mut tcp = Vec::new();

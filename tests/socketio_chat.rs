@@ -12,7 +12,6 @@ use std::thread;
 use std::time::Duration;
 use support::*;
 use threadsock::codec::websocket::{self, Opcode};
-use threadsock::server::Metric;
 
 struct Nc {
     reader: BufReader<TcpStream>,
@@ -183,15 +182,7 @@ fn a_socketio_client_that_never_reads_is_dropped_and_nc_readers_get_every_line()
         }
     }
     feeder.join().unwrap();
-    let slow = server
-        .sample()
-        .metrics
-        .iter()
-        .find_map(|m| match *m {
-            Metric::Gauge("chat_slow_dropped", v) => Some(v),
-            _ => None,
-        })
-        .unwrap();
+    let slow = gauge(&server, "chat_slow_dropped");
     assert_eq!(slow, 1);
     drop(stalled);
     drop(flooder);

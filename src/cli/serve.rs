@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub cors_origin: Cors,
     /// Largest Socket.IO message or HTTP body.
     pub max_payload: usize,
+    /// The official socket.io-client bundle to serve at `/socket.io/socket.io.js`.
+    pub client_js: Option<PathBuf>,
     /// Connection limit before the OS ceiling is applied.
     pub max_conns: usize,
     /// Idle timeout; `None` for none.
@@ -96,6 +98,13 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
             "LIST",
             "origins whose pages may use Socket.IO besides its own: '*' or a comma-separated \
              list like http://localhost:8080 (default: none)"
+                .to_string(),
+        ),
+        (
+            "client-js",
+            "PATH",
+            "serve this socket.io.min.js (from your own socket.io-client install) at \
+             /socket.io/socket.io.js (default: not served)"
                 .to_string(),
         ),
         (
@@ -218,6 +227,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             .opt_str("cors-origin")
             .map_or(Cors::SameOrigin, |o| Cors::parse(&o)),
         max_payload: number(&m, "max-payload", d::MAX_PAYLOAD, 1024, 1 << 30)?,
+        client_js: m.opt_str("client-js").map(PathBuf::from),
         files: FilesConfig {
             dir: m
                 .opt_str("files-dir")

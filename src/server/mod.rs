@@ -11,7 +11,9 @@ mod udp;
 
 pub use ceiling::{cap_max_conns, Ceiling, OsLimits};
 pub use connection::{is_timeout, Connection, CountingWriter, StopSignal};
-pub use stats::{stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample};
+pub use stats::{
+    figures, stats_line, Metric, ProcessFigures, ServiceSnapshot, ServiceStats, StatsSample,
+};
 pub use tcp::{TcpHandler, BUSY_LINE};
 pub use timer::Timer;
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
@@ -23,7 +25,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -108,15 +110,44 @@ pub struct StopReport {
 type StopHook = Box<dyn FnOnce() + Send>;
 type MetricSource = Box<dyn Fn() -> Vec<Metric> + Send + Sync>;
 
+/// What a sample is taken from; shared with every [`Sampler`].
+#[derive(Default)]
+struct Sources {
+    stats: Vec<Arc<ServiceStats>>,
+    metrics: Vec<MetricSource>,
+}
+
+/// Takes [`StatsSample`]s of a server from any thread, including services added after it was
+/// made (for a live view such as the `/server` page). Cheap to clone.
+#[derive(Clone)]
+pub struct Sampler(Arc<Mutex<Sources>>);
+
+impl fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sampler").finish_non_exhaustive()
+    }
+}
+
+impl Sampler {
+    /// Counters and metrics now.
+    pub fn sample(&self) -> StatsSample {
+        let sources = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        StatsSample {
+            services: sources.stats.iter().map(|s| s.snapshot()).collect(),
+            metrics: sources.metrics.iter().flat_map(|f| f()).collect(),
+            at: Instant::now(),
+        }
+    }
+}
+
 /// A running server: the caller binds sockets, hands them over with a handler, and later stops.
 ///
 /// Dropping the handle stops the server too.
 pub struct Server {
     shared: Arc<Shared>,
     endpoints: Vec<Endpoint>,
-    stats: Vec<Arc<ServiceStats>>,
+    sources: Sampler,
     stop_hooks: Vec<StopHook>,
-    metric_sources: Vec<MetricSource>,
     /// Each loop thread holds a clone and drops it on exit; all gone means all loops ended.
     loops_alive: Option<Sender<()>>,
     loops_done: Receiver<()>,
@@ -144,9 +175,8 @@ impl Server {
                 limits,
             }),
             endpoints: Vec::new(),
-            stats: Vec::new(),
+            sources: Sampler(Arc::default()),
             stop_hooks: Vec::new(),
-            metric_sources: Vec::new(),
             loops_alive: Some(alive),
             loops_done: done,
             stopped: false,
@@ -214,7 +244,7 @@ impl Server {
 
     fn new_stats(&mut self, service: &'static str, proto: &'static str) -> Arc<ServiceStats> {
         let stats = Arc::new(ServiceStats::new(service, proto));
-        self.stats.push(Arc::clone(&stats));
+        lock(&self.sources.0).stats.push(Arc::clone(&stats));
         stats
     }
 
@@ -239,21 +269,26 @@ impl Server {
 
     /// Counters of every endpoint, in the order they were added.
     pub fn stats(&self) -> Vec<ServiceSnapshot> {
-        self.stats.iter().map(|s| s.snapshot()).collect()
+        lock(&self.sources.0)
+            .stats
+            .iter()
+            .map(|s| s.snapshot())
+            .collect()
     }
 
     /// Adds service-specific figures to every [`StatsSample`].
     pub fn add_metrics(&mut self, source: impl Fn() -> Vec<Metric> + Send + Sync + 'static) {
-        self.metric_sources.push(Box::new(source));
+        lock(&self.sources.0).metrics.push(Box::new(source));
     }
 
     /// Counters and metrics now, for the stats line.
     pub fn sample(&self) -> StatsSample {
-        StatsSample {
-            services: self.stats(),
-            metrics: self.metric_sources.iter().flat_map(|f| f()).collect(),
-            at: Instant::now(),
-        }
+        self.sources.sample()
+    }
+
+    /// A handle that samples this server from another thread.
+    pub fn sampler(&self) -> Sampler {
+        self.sources.clone()
     }
 
     /// Live TCP connections across services.
@@ -377,4 +412,8 @@ fn wake(proto: Proto, addr: SocketAddr) {
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

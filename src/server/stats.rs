@@ -125,11 +125,14 @@ pub struct StatsSample {
     pub at: std::time::Instant,
 }
 
-/// Builds one `--stats` line from two samples.
-///
-/// Example: `stats conns=3 threads=9 rss_kb=2964 in_Bps=1200 out_Bps=1200 echo/tcp=2/17 chat_clients=1`
-/// where `svc/proto=current/total`, followed by the services' own metrics.
-pub fn stats_line(before: &StatsSample, now: &StatsSample, process: ProcessFigures) -> String {
+/// The figures of the `--stats` line as name and value, from two samples: `conns`, `threads`,
+/// `rss_kb`, `in_Bps`, `out_Bps`, `<service>_conns` (TCP connections now, per service), each
+/// gauge by its name and each rate as `<name>_ps`. Absent process figures are left out.
+pub fn figures(
+    before: &StatsSample,
+    now: &StatsSample,
+    process: ProcessFigures,
+) -> Vec<(String, u64)> {
     let secs = now
         .at
         .saturating_duration_since(before.at)
@@ -142,27 +145,17 @@ pub fn stats_line(before: &StatsSample, now: &StatsSample, process: ProcessFigur
     let rate =
         |f: fn(&ServiceSnapshot) -> u64| per_sec(sum(&before.services, f), sum(&now.services, f));
     let conns: usize = now.services.iter().map(|s| s.current).sum();
-    let mut line = format!("stats conns={conns}");
-    let opt = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
-    let _ = write!(
-        line,
-        " threads={} rss_kb={} in_Bps={} out_Bps={}",
-        opt(process.threads),
-        opt(process.rss_kb),
-        rate(|s| s.bytes_in),
-        rate(|s| s.bytes_out)
-    );
-    for s in &now.services {
-        let _ = write!(line, " {}/{}={}/{}", s.service, s.proto, s.current, s.total);
-        if s.refused > 0 {
-            let _ = write!(line, " refused={}", s.refused);
-        }
+    let mut out = vec![("conns".to_string(), conns as u64)];
+    out.extend(process.threads.map(|t| ("threads".to_string(), t)));
+    out.extend(process.rss_kb.map(|r| ("rss_kb".to_string(), r)));
+    out.push(("in_Bps".into(), rate(|s| s.bytes_in)));
+    out.push(("out_Bps".into(), rate(|s| s.bytes_out)));
+    for s in now.services.iter().filter(|s| s.proto == "tcp") {
+        out.push((format!("{}_conns", s.service), s.current as u64));
     }
     for m in &now.metrics {
         match *m {
-            Metric::Gauge(name, v) => {
-                let _ = write!(line, " {name}={v}");
-            }
+            Metric::Gauge(name, v) => out.push((name.to_string(), v)),
             Metric::Rate(name, total) => {
                 let then = before
                     .metrics
@@ -172,8 +165,46 @@ pub fn stats_line(before: &StatsSample, now: &StatsSample, process: ProcessFigur
                         _ => None,
                     })
                     .unwrap_or(0);
-                let _ = write!(line, " {name}_ps={}", per_sec(then, total));
+                out.push((format!("{name}_ps"), per_sec(then, total)));
             }
+        }
+    }
+    out
+}
+
+/// Builds one `--stats` line from two samples.
+///
+/// Example: `stats conns=3 threads=9 rss_kb=2964 in_Bps=1200 out_Bps=1200 echo/tcp=2/17 chat_clients=1`
+/// where `svc/proto=current/total`, followed by the services' own metrics.
+pub fn stats_line(before: &StatsSample, now: &StatsSample, process: ProcessFigures) -> String {
+    let figures = figures(before, now, process);
+    let value = |name: &str| {
+        figures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| "?".to_string(), |(_, v)| v.to_string())
+    };
+    let mut line = format!("stats conns={}", value("conns"));
+    for name in ["threads", "rss_kb", "in_Bps", "out_Bps"] {
+        let _ = write!(line, " {name}={}", value(name));
+    }
+    for s in &now.services {
+        let _ = write!(line, " {}/{}={}/{}", s.service, s.proto, s.current, s.total);
+        if s.refused > 0 {
+            let _ = write!(line, " refused={}", s.refused);
+        }
+    }
+    // Then the services' own metrics: every figure not written above.
+    let per_service: Vec<String> = now
+        .services
+        .iter()
+        .map(|s| format!("{}_conns", s.service))
+        .collect();
+    for (name, v) in &figures {
+        let written = ["conns", "threads", "rss_kb", "in_Bps", "out_Bps"].contains(&name.as_str())
+            || per_service.contains(name);
+        if !written {
+            let _ = write!(line, " {name}={v}");
         }
     }
     line

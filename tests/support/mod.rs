@@ -30,6 +30,7 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         socketio_port: 0,
         cors_origin: threadsock::service::web::Cors::SameOrigin,
         max_payload: threadsock::defaults::MAX_PAYLOAD,
+        client_js: None,
         max_conns: threadsock::defaults::MAX_CONNS,
         idle_timeout: Some(threadsock::defaults::IDLE_TIMEOUT),
         stack_size: threadsock::defaults::STACK_SIZE,
@@ -222,6 +223,19 @@ pub fn require_node_packages(dir: &str) -> bool {
         return false;
     }
     true
+}
+
+/// The gauge `name` of `server`'s stats now; fails the test if there is none.
+pub fn gauge(server: &threadsock::server::Server, name: &str) -> u64 {
+    server
+        .sample()
+        .metrics
+        .iter()
+        .find_map(|m| match *m {
+            threadsock::server::Metric::Gauge(n, v) if n == name => Some(v),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no gauge {name}"))
 }
 
 /// Option entries of a usage text such as `--help`'s or README's flag reference: a line that

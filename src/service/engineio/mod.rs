@@ -87,6 +87,8 @@ impl Default for EngineConfig {
 pub(crate) struct EngineStats {
     opened: AtomicU64,
     packets_in: AtomicU64,
+    /// Long-poll GETs waiting for packets now.
+    pub(crate) polls_waiting: AtomicU64,
 }
 
 /// The shared state of an engine.
@@ -97,7 +99,7 @@ pub(crate) struct EngineInner {
     pub(crate) timer: Timer,
     pub(crate) flow: Arc<Flow>,
     pub(crate) marks: Marks,
-    stats: EngineStats,
+    pub(crate) stats: EngineStats,
     alive: Mutex<Option<Sender<()>>>,
     all_gone: Receiver<()>,
 }
@@ -179,6 +181,10 @@ impl Engine {
             Metric::Gauge("sio_sessions_websocket", ws as u64),
             Metric::Rate("sio_sessions_opened", self.inner.stats.opened.load(Relaxed)),
             Metric::Rate("sio_packets_in", self.inner.stats.packets_in.load(Relaxed)),
+            Metric::Gauge(
+                "sio_polls_waiting",
+                self.inner.stats.polls_waiting.load(Relaxed),
+            ),
         ]
     }
 }

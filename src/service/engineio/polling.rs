@@ -58,6 +58,7 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         return error(ErrorCode::BadRequest, 400);
     };
     let wait = engine.config.ping_interval + engine.config.ping_timeout;
+    engine.stats.polls_waiting.fetch_add(1, SeqCst);
     let resp = select! {
         recv(outbox.batches()) -> batch => match batch {
             Ok(mut batch) => {
@@ -75,6 +76,7 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         },
         default(wait) => text("6".into()),
     };
+    engine.stats.polls_waiting.fetch_sub(1, SeqCst);
     // The WebSocket writer may want the outbox next (an upgrade finished meanwhile).
     *lock(&session.outbox) = Some(outbox);
     resp

@@ -16,7 +16,7 @@ use crate::service::web::{write_response, Outcome, Request};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// Stack of a WebSocket writer thread: it only frames and writes.
@@ -86,8 +86,8 @@ pub(super) fn open(
     let open = engine.open_packet(&session.sid, &[]);
     *lock(&session.ws_stream) = Some(Arc::clone(conn.stream()));
     session.send_packets(vec![OutPacket::from(open.into_bytes())]);
-    start_writer(&session, conn);
-    read_loop(engine, &session, conn, rest);
+    let writer = start_writer(&session, conn);
+    read_loop(engine, &session, conn, rest, writer);
     Outcome::TakenOver
 }
 
@@ -127,13 +127,14 @@ pub(super) fn upgrade(
         return Outcome::TakenOver;
     }
     *lock(&session.ws_stream) = Some(Arc::clone(conn.stream()));
-    read_loop(engine, session, conn, rest);
+    read_loop(engine, session, conn, rest, None);
     Outcome::TakenOver
 }
 
-/// Moves the outbox to a writer thread of this connection. False if the outbox could not be
-/// had (a GET kept it past [`OUTBOX_WAIT`]) or the thread not started: the session is closed.
-fn start_writer(session: &Arc<Session>, conn: &Connection) -> bool {
+/// Moves the outbox to a writer thread of this connection and returns the thread. None if the
+/// outbox could not be had (a GET kept it past [`OUTBOX_WAIT`]) or the thread not started: the
+/// session is closed.
+fn start_writer(session: &Arc<Session>, conn: &Connection) -> Option<JoinHandle<()>> {
     let deadline = Instant::now() + OUTBOX_WAIT;
     let outbox = loop {
         if let Some(o) = lock(&session.outbox).take() {
@@ -141,7 +142,7 @@ fn start_writer(session: &Arc<Session>, conn: &Connection) -> bool {
         }
         if Instant::now() >= deadline {
             session.close(CloseReason::Overlap);
-            return false;
+            return None;
         }
         let _ = session.wake_tx.try_send(Wake::Noop);
         thread::sleep(Duration::from_millis(2));
@@ -156,10 +157,10 @@ fn start_writer(session: &Arc<Session>, conn: &Connection) -> bool {
         ))
         .stack_size(WRITER_STACK)
         .spawn(move || writer::run(out, &outbox, &controls, &mut WsFramer, None));
-    if started.is_err() {
+    let Ok(handle) = started else {
         session.close(CloseReason::TransportClose);
-        return false;
-    }
+        return None;
+    };
     if session.is_closed() {
         // Closed between: the close found no writer to tell.
         if let Some(ws) = lock(&session.ws).take() {
@@ -168,15 +169,17 @@ fn start_writer(session: &Arc<Session>, conn: &Connection) -> bool {
             let _ = ws.send(Control::Close(frame));
         }
     }
-    true
+    Some(handle)
 }
 
-/// Reads frames until the connection ends, handing messages to the session.
+/// Reads frames until the connection ends, handing messages to the session. `writer` is the
+/// connection's writer thread once it runs (an upgrade starts it here).
 fn read_loop(
     engine: &EngineInner,
     session: &Arc<Session>,
     conn: &mut Connection,
     rest: &mut Vec<u8>,
+    mut writer: Option<JoinHandle<()>>,
 ) {
     let max = engine.config.max_payload;
     let mut buf = std::mem::take(rest);
@@ -187,11 +190,13 @@ fn read_loop(
             Ok(Some((used, frame))) => {
                 buf.drain(..used);
                 match asm.push(frame) {
-                    Ok(Some(message)) => match on_message(engine, session, conn, message) {
-                        Next::Read => continue,
-                        Next::Stop => break None,
-                        Next::Close(code) => break Some(code),
-                    },
+                    Ok(Some(message)) => {
+                        match on_message(engine, session, conn, message, &mut writer) {
+                            Next::Read => continue,
+                            Next::Stop => break None,
+                            Next::Close(code) => break Some(code),
+                        }
+                    }
                     Ok(None) => continue,
                     Err(e) => break Some(e.close_code()),
                 }
@@ -226,6 +231,11 @@ fn read_loop(
     } else {
         session.close(CloseReason::TransportClose);
     }
+    if let Some(writer) = writer {
+        // The session's close handed the writer a close frame (or ours went first): it writes
+        // it, then shuts the socket down. Shutting it down here first would lose the frame.
+        let _ = writer.join();
+    }
     let _ = conn.stream().shutdown(Shutdown::Both);
 }
 
@@ -240,6 +250,7 @@ fn on_message(
     session: &Arc<Session>,
     conn: &mut Connection,
     message: ws::Message,
+    writer: &mut Option<JoinHandle<()>>,
 ) -> Next {
     match message {
         ws::Message::Text(text) => {
@@ -260,7 +271,8 @@ fn on_message(
                     Packet::Upgrade => {
                         lock(&session.state).transport = Transport::WebSocket;
                         let _ = session.wake_tx.try_send(Wake::Noop);
-                        return if start_writer(session, conn) {
+                        *writer = start_writer(session, conn);
+                        return if writer.is_some() {
                             Next::Read
                         } else {
                             Next::Stop

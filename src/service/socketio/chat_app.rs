@@ -4,13 +4,14 @@
 //!
 //! Client to server: `nick` (name; ack `{"ok":true}` or `{"error":..}`), `join` (room; ack
 //! `{"room":..,"members":[..]}` or `{"error":..}`), `message` (text), `msg` (nick, text),
-//! `who` (ack: the nicks), `rooms` (ack: `[{"name":..,"members":N}]`). Server to client:
+//! `act` (text, for `/me`), `who` (ack: the nicks), `rooms` (ack: `[{"name":..,"members":N}]`).
+//! Server to client:
 //! `message` `{"room","from","text"}`, `private` `{"from","text"}`, `joined`/`left`
 //! `{"room","nick"}`, `renamed` `{"from","to"}`, `notice` `{"text"}`. The auth payload may
 //! carry `{"nick":..}`.
 
-use super::socket::{Ack, Args};
-use super::{Reject, SocketIo};
+use super::namespace::socket::{Ack, Args};
+use super::SocketIo;
 use crate::codec::json::Value;
 use crate::codec::socketio;
 use crate::service::chat::{
@@ -75,14 +76,22 @@ fn obj(pairs: &[(&str, &str)]) -> Value {
 pub fn install(io: &SocketIo, chat: Arc<Chat>) {
     let render: Arc<dyn Render> = Arc::new(SioRender);
     io.of("/").on_connect(move |socket, auth| {
-        let member = chat
-            .join_outbox(Arc::clone(&render), socket.session().outbox_sender())
-            .map_err(|_| Reject::new("server shutting down"))?;
-        if let Some(nick) = auth.get("nick").and_then(Value::as_str) {
-            let _ = member.nick(nick.to_string());
-        }
+        // The member joins once the CONNECT answer is out, so its welcome comes after it.
+        let member = Arc::new(Mutex::new(None::<Member>));
+        let (chat_j, render_j, member_j) =
+            (Arc::clone(&chat), Arc::clone(&render), Arc::clone(&member));
+        let nick = auth.get("nick").and_then(Value::as_str).map(str::to_string);
+        socket.after_connect(move |socket| {
+            let Ok(m) = chat_j.join_outbox(render_j, socket.session().outbox_sender()) else {
+                socket.disconnect();
+                return;
+            };
+            if let Some(nick) = nick {
+                let _ = m.nick(nick);
+            }
+            *member_j.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
+        });
         let max_line = chat.max_line();
-        let member = Arc::new(Mutex::new(Some(member)));
         let on = |event: &str, f: fn(&Member, Args, Option<Ack>, usize)| {
             let member = Arc::clone(&member);
             socket.on(event, move |_, args, ack| {
@@ -107,6 +116,15 @@ pub fn install(io: &SocketIo, chat: Arc<Chat>) {
             }
             Some(t) if !t.is_empty() => {
                 let _ = m.say(text::decode(t.as_bytes()));
+            }
+            _ => {}
+        });
+        on("act", |m, args, ack, max| match first_str(&args) {
+            Some(t) if t.len() > max => {
+                refuse(ack, &format!("line too long (over {max} bytes), not sent"))
+            }
+            Some(t) if !t.is_empty() => {
+                let _ = m.act(text::decode(t.as_bytes()));
             }
             _ => {}
         });

@@ -4,7 +4,7 @@
 //! order. So a slow handler delays only its own client, and a handler waiting on
 //! `emit_with_ack` still gets its answer.
 
-use super::socket::{lock, Ack, Args, Socket};
+use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
 use crate::codec::json::Value;
 use crate::codec::socketio::{self, Packet, PacketType};
@@ -211,7 +211,7 @@ fn run(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Arc<Shared>, inbox: &
 fn connect(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Shared, nsp: &str, auth: &Value) {
     let Some(ns) = io.namespace(nsp) else {
         let refusal = socketio::connect_error(nsp, "Invalid namespace", None);
-        session.send_packets(super::socket::encode(&refusal));
+        session.send_packets(super::namespace::socket::encode(&refusal));
         return;
     };
     if lock(&shared.sockets).contains_key(nsp) {
@@ -231,14 +231,14 @@ fn connect(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Shared, nsp: &str
         Ok(()) => {
             shared.ever_connected.store(true, SeqCst);
             let ok = socketio::connect_ok(nsp, socket.id());
-            session.send_packets(super::socket::encode(&ok));
+            session.send_packets(super::namespace::socket::encode(&ok));
             ns.add(&socket);
             socket.connected();
         }
         Err(reject) => {
             lock(&shared.sockets).remove(nsp);
             let refusal = socketio::connect_error(nsp, &reject.message, reject.data);
-            session.send_packets(super::socket::encode(&refusal));
+            session.send_packets(super::namespace::socket::encode(&refusal));
         }
     }
 }

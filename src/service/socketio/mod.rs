@@ -33,14 +33,15 @@
 pub mod chat_app;
 mod client;
 mod namespace;
-mod socket;
+pub mod pages;
+pub mod stats_feed;
 
 use crate::server::{Connection, Metric};
 use crate::service::chat::outbox::Flow;
 use crate::service::engineio::{Engine, EngineApp, EngineConfig, EngineHandler, Session};
 use crate::service::web::{Cors, Outcome, Request, Route};
+pub use namespace::socket::{Ack, AckError, Args, Socket};
 pub use namespace::{Broadcast, Namespace, Reject};
-pub use socket::{Ack, AckError, Args, Socket};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock, Weak};

@@ -336,12 +336,9 @@ impl Hub {
             }
         };
         if let Some(r) = refusal {
-            if let Some(reply) = reply {
-                let _ = reply.try_send(Reply::Refused(r.describe()));
-                return;
+            if let Some(packet) = refuse(m.render.as_ref(), r, reply) {
+                self.push_to(id, packet);
             }
-            let packet = m.render.render(&Delivery::Refused(r));
-            self.push_to(id, packet);
             return;
         }
         let m = self.members.get_mut(&id).expect("checked above");
@@ -379,12 +376,9 @@ impl Hub {
             None
         };
         if let Some(r) = refusal {
-            if let Some(reply) = reply {
-                let _ = reply.try_send(Reply::Refused(r.describe()));
-                return;
+            if let Some(packet) = refuse(m.render.as_ref(), r, reply) {
+                self.push_to(id, packet);
             }
-            let packet = m.render.render(&Delivery::Refused(r));
-            self.push_to(id, packet);
             return;
         }
         let (label, old_key) = (m.label.clone(), m.room.clone());
@@ -468,5 +462,17 @@ impl Hub {
         self.rooms
             .get(key)
             .map_or_else(|| key.to_string(), |r| r.name.clone())
+    }
+}
+
+/// Answers a refused request: on its reply channel if it has one (nothing to deliver), else as
+/// the packet to deliver to the member.
+fn refuse(render: &dyn Render, r: Refusal<'_>, reply: Option<Sender<Reply>>) -> Option<Packet> {
+    match reply {
+        Some(reply) => {
+            let _ = reply.try_send(Reply::Refused(r.describe()));
+            None
+        }
+        None => Some(render.render(&Delivery::Refused(r))),
     }
 }

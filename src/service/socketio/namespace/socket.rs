@@ -2,7 +2,7 @@
 //! emits (with or without an acknowledgement), rooms, and disconnection; and [`Ack`], the
 //! reply to an event the client sent with an ack id.
 
-use super::namespace::{Broadcast, Namespace};
+use super::{Broadcast, Namespace};
 use crate::codec::json::Value;
 use crate::codec::socketio::{self, Packet};
 use crate::service::chat::Packet as OutPacket;
@@ -20,6 +20,7 @@ pub type Args = Vec<Value>;
 
 type EventHandler = Box<dyn FnMut(&Socket, Args, Option<Ack>) + Send>;
 type DisconnectHandler = Box<dyn FnOnce(&Socket, &str) + Send>;
+type ConnectedHandler = Box<dyn FnOnce(&Socket) + Send>;
 
 /// Why [`Socket::emit_with_ack`] got no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +42,13 @@ impl fmt::Display for AckError {
 
 impl std::error::Error for AckError {}
 
-pub(super) struct SocketInner {
+pub(crate) struct SocketInner {
     id: String,
     ns: Namespace,
     session: Arc<Session>,
     handlers: Mutex<HashMap<String, EventHandler>>,
     on_disconnect: Mutex<Vec<DisconnectHandler>>,
+    after_connect: Mutex<Vec<ConnectedHandler>>,
     acks: Mutex<HashMap<u64, Sender<Args>>>,
     next_ack: AtomicU64,
     connected: AtomicBool,
@@ -58,7 +60,7 @@ pub(super) struct SocketInner {
 /// A client's connection to one namespace. Cheap to clone; every clone is the same socket.
 #[derive(Clone)]
 pub struct Socket {
-    pub(super) inner: Arc<SocketInner>,
+    pub(crate) inner: Arc<SocketInner>,
 }
 
 impl fmt::Debug for Socket {
@@ -71,7 +73,7 @@ impl fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(super) fn new(id: String, ns: Namespace, session: Arc<Session>) -> Socket {
+    pub(crate) fn new(id: String, ns: Namespace, session: Arc<Session>) -> Socket {
         Socket {
             inner: Arc::new(SocketInner {
                 id,
@@ -79,6 +81,7 @@ impl Socket {
                 session,
                 handlers: Mutex::new(HashMap::new()),
                 on_disconnect: Mutex::new(Vec::new()),
+                after_connect: Mutex::new(Vec::new()),
                 acks: Mutex::new(HashMap::new()),
                 next_ack: AtomicU64::new(0),
                 connected: AtomicBool::new(false),
@@ -117,6 +120,13 @@ impl Socket {
         handler: impl FnMut(&Socket, Args, Option<Ack>) + Send + 'static,
     ) {
         lock(&self.inner.handlers).insert(event.to_string(), Box::new(handler));
+    }
+
+    /// Runs `handler` once the client has been told it is connected (after the connect
+    /// handler returned `Ok` and its CONNECT answer went out), on the client's thread: the
+    /// place for work whose own messages must come after that answer.
+    pub fn after_connect(&self, handler: impl FnOnce(&Socket) + Send + 'static) {
+        lock(&self.inner.after_connect).push(Box::new(handler));
     }
 
     /// Runs `handler` once when the socket disconnects, with the reason.
@@ -194,7 +204,7 @@ impl Socket {
     }
 
     /// Queues encoded packets: held until the CONNECT answer is out, then sent.
-    pub(super) fn send(&self, packets: Vec<OutPacket>) -> bool {
+    pub(crate) fn send(&self, packets: Vec<OutPacket>) -> bool {
         if let Some(held) = lock(&self.inner.held).as_mut() {
             held.extend(packets);
             return true;
@@ -206,16 +216,20 @@ impl Socket {
     }
 
     /// The CONNECT answer went out: send what was held, and count as connected.
-    pub(super) fn connected(&self) {
+    pub(crate) fn connected(&self) {
         let held = lock(&self.inner.held).take().unwrap_or_default();
         self.inner.connected.store(true, SeqCst);
         if !held.is_empty() {
             self.inner.session.send_packets(held);
         }
+        let hooks = std::mem::take(&mut *lock(&self.inner.after_connect));
+        for hook in hooks {
+            hook(self);
+        }
     }
 
     /// Runs the handler for `event` (on the client's thread).
-    pub(super) fn dispatch(&self, event: &str, args: Args, ack: Option<Ack>) {
+    pub(crate) fn dispatch(&self, event: &str, args: Args, ack: Option<Ack>) {
         let handler = lock(&self.inner.handlers).remove(event);
         if let Some(mut handler) = handler {
             handler(self, args, ack);
@@ -227,14 +241,14 @@ impl Socket {
     }
 
     /// An acknowledgement from the client.
-    pub(super) fn acked(&self, id: u64, args: Args) {
+    pub(crate) fn acked(&self, id: u64, args: Args) {
         if let Some(tx) = lock(&self.inner.acks).remove(&id) {
             let _ = tx.try_send(args);
         }
     }
 
     /// Ends the socket: out of its rooms and namespace, pending acks failed, handlers told.
-    pub(super) fn disconnected(&self, reason: &str) {
+    pub(crate) fn disconnected(&self, reason: &str) {
         let was =
             self.inner.connected.swap(false, SeqCst) | lock(&self.inner.held).take().is_some();
         if !was {
@@ -263,7 +277,7 @@ pub struct Ack {
 }
 
 impl Ack {
-    pub(super) fn new(socket: Socket, id: u64) -> Ack {
+    pub(crate) fn new(socket: Socket, id: u64) -> Ack {
         Ack { socket, id }
     }
 
@@ -276,7 +290,7 @@ impl Ack {
 
 /// A Socket.IO packet as Engine.IO packets: the text as a message, each binary attachment
 /// after it.
-pub(super) fn encode(packet: &Packet) -> Vec<OutPacket> {
+pub(crate) fn encode(packet: &Packet) -> Vec<OutPacket> {
     let (text, binaries) = socketio::encode(packet);
     let mut out = Vec::with_capacity(1 + binaries.len());
     let mut first = Vec::with_capacity(text.len() + 1);
@@ -287,6 +301,6 @@ pub(super) fn encode(packet: &Packet) -> Vec<OutPacket> {
     out
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,9 +1,11 @@
 //! A namespace: its connect handler, its sockets and their rooms, and [`Broadcast`], an emit
 //! to many sockets that is encoded once and shared by every recipient.
 
-use super::socket::{encode, lock, Args, Socket};
+pub mod socket;
+
 use crate::codec::json::Value;
 use crate::codec::socketio;
+use socket::{encode, lock, Args, Socket};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
