@@ -216,7 +216,7 @@ export async function ncCrowd(port, n, ms = 20000) {
  * `#status` to read `connected`. Returns the page; `page.dialogs` counts dialogs that opened
  * (each is dismissed), `page.problems` collects uncaught page errors.
  */
-export async function openChat(context, base, nick, { width = 1100, height = 700 } = {}) {
+export async function openChat(context, base, nick, { width = 1100, height = 700, mobile = false } = {}) {
   const page = await context.newPage();
   page.dialogs = [];
   page.problems = [];
@@ -225,7 +225,7 @@ export async function openChat(context, base, nick, { width = 1100, height = 700
     d.dismiss().catch(() => {});
   });
   page.on("pageerror", (e) => page.problems.push(String(e)));
-  await page.setViewport({ width, height });
+  await page.setViewport({ width, height, isMobile: mobile, hasTouch: mobile });
   await page.goto(base + "/", { waitUntil: "load", timeout: 15000 });
   await page.waitForSelector("#nick-input", { visible: true, timeout: 10000 });
   await page.type("#nick-input", nick);
