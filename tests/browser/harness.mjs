@@ -50,6 +50,8 @@ export async function launchBrowser() {
     userDataDir: profile, // puppeteer passes it as --user-data-dir
     protocolTimeout: 30000,
   });
+  // On an early exit (a failure or the global timeout) the profile goes too.
+  process.on("exit", () => fs.rmSync(profile, { recursive: true, force: true, maxRetries: 2 }));
   return {
     browser,
     async close() {
