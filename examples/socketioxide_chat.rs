@@ -188,7 +188,6 @@ async fn on_connect(s: SocketRef, TryData(auth): TryData<Value>, chat: State<Cha
         nick
     };
     s.extensions.insert(Nick(nick));
-    enter_room(&s, &chat, LOBBY).await;
 
     s.on("nick", on_nick);
     s.on("join", on_join);
@@ -237,6 +236,7 @@ async fn on_connect(s: SocketRef, TryData(auth): TryData<Value>, chat: State<Cha
             .unwrap()
             .remove(&nick_of(&s).to_ascii_lowercase());
     });
+    enter_room(&s, &chat, LOBBY).await;
 }
 
 async fn say(s: SocketRef, text: String, ack: AckSender, chat: State<Chat>, action: bool) {
