@@ -123,7 +123,7 @@ impl XorShift {
                 3 => b'\n',
                 _ => 0xFE,
             };
-            if self.next() % 3 == 0 {
+            if self.next().is_multiple_of(3) {
                 out.extend((0..run).map(|_| self.next() as u8));
             } else {
                 out.extend_from_slice(&vec![byte; run]);

@@ -97,7 +97,7 @@ pub fn encode_into(data: &[u8], out: &mut String) {
 /// outside the alphabet (whitespace included), padding anywhere but the end of the last group,
 /// and unused bits set before the padding.
 pub fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(Base64Error::Length(text.len()));
     }
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
