@@ -10,6 +10,8 @@ use crate::codec::json::Value;
 use crate::out::why;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,6 +74,11 @@ struct Done {
     hist: Histogram,
     pings: u64,
     first_error: Option<String>,
+    /// Clients that could not be connected, and why the first could not.
+    connect_failures: u64,
+    connect_error: Option<String>,
+    /// Clients connected.
+    connected: usize,
     /// The event was never acknowledged: the server does not handle it.
     unacked: bool,
     clients: Vec<SioClient>,
@@ -202,22 +209,43 @@ fn sweep(clients: &mut Vec<SioClient>, d: &mut Done) {
 pub fn idle(o: &BenchOptions) -> io::Result<Report> {
     let before = o.pid.and_then(procfs::read);
     let threads = load_threads(o.threads, o.conns);
-    let (clients, failed, first) = connect_all(o.addr, o.conns, threads);
-    if clients.is_empty() {
-        return Ok(no_connections(failed, first));
-    }
-    let connected = clients.len();
-    let at_start = o.pid.and_then(procfs::read);
-    let end = Instant::now() + o.hold;
-    let workers: Vec<_> = groups(clients, threads)
-        .into_iter()
-        .map(|mut group| {
+    // Each thread connects its share and keeps answering the pings of those already
+    // connected, so a setup longer than the ping timeout loses no client; the hold starts
+    // once every thread is done connecting.
+    let ready = Arc::new(AtomicUsize::new(0));
+    let end: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let addr = o.addr;
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let count = o.conns / threads + usize::from(t < o.conns % threads);
+            let (ready, end) = (Arc::clone(&ready), Arc::clone(&end));
             thread::spawn(move || {
                 let mut d = Done::default();
-                group.retain(|c| c.set_nonblocking(true).is_ok());
-                while Instant::now() < end && !group.is_empty() {
+                let mut group = Vec::with_capacity(count);
+                let mut swept = Instant::now();
+                for _ in 0..count {
+                    match SioClient::connect(addr, None, IO_TIMEOUT) {
+                        Ok(c) if c.set_nonblocking(true).is_ok() => group.push(c),
+                        Ok(_) => d.connect_failures += 1,
+                        Err(e) => {
+                            d.connect_failures += 1;
+                            d.connect_error.get_or_insert_with(|| why(&e));
+                        }
+                    }
+                    if swept.elapsed() >= Duration::from_secs(1) {
+                        sweep(&mut group, &mut d);
+                        swept = Instant::now();
+                    }
+                }
+                d.connected = group.len();
+                ready.fetch_add(1, Relaxed);
+                loop {
+                    let until = *end.lock().unwrap_or_else(|e| e.into_inner());
+                    if until.is_some_and(|u| Instant::now() >= u) || group.is_empty() {
+                        break;
+                    }
                     sweep(&mut group, &mut d);
-                    thread::sleep(SWEEP.min(end.saturating_duration_since(Instant::now())));
+                    thread::sleep(SWEEP);
                 }
                 sweep(&mut group, &mut d);
                 d.pings = group.iter().map(|c| c.pings).sum();
@@ -227,23 +255,39 @@ pub fn idle(o: &BenchOptions) -> io::Result<Report> {
             })
         })
         .collect();
+    while ready.load(Relaxed) < threads {
+        thread::sleep(Duration::from_millis(5));
+    }
+    let at_start = o.pid.and_then(procfs::read);
+    *end.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + o.hold);
     let mut report = Report {
         seconds: o.hold.as_secs_f64(),
-        connect_failures: failed,
-        first_error: first,
         ..Report::default()
     };
+    let mut connected = 0;
+    let mut connect_error = None;
     let mut pings = 0;
     let mut held = Vec::new();
     for w in workers {
         let d = w.join().unwrap_or_default();
         report.ops += d.ops;
         report.errors += d.errors;
+        report.connect_failures += d.connect_failures;
+        connected += d.connected;
         pings += d.pings;
+        if connect_error.is_none() {
+            connect_error = d.connect_error;
+        }
         if let Some(e) = d.first_error {
             report.note_error(|| e);
         }
         held.push(d.clients);
+    }
+    if connected == 0 {
+        return Ok(no_connections(report.connect_failures, connect_error));
+    }
+    if let Some(e) = connect_error {
+        report.note_error(|| e);
     }
     let server = o.pid.and_then(procfs::read);
     report.server = server;
