@@ -394,3 +394,42 @@ impl SioClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_response_heads() {
+        let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                    sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+        assert_eq!(status(head), (101, "HTTP/1.1 101 Switching Protocols"));
+        assert_eq!(
+            header(head, "Sec-WebSocket-Accept"),
+            Some(ws::accept_key(KEY).as_str())
+        );
+        assert_eq!(header(head, "content-length"), None);
+        assert_eq!(status("GET / HTTP/1.1").0, 0);
+    }
+
+    #[test]
+    fn reads_the_open_packet_and_builds_queries() {
+        let open = r#"{"sid":"abc","upgrades":["websocket"],"pingInterval":25000}"#;
+        assert_eq!(open_sid(open).unwrap(), "abc");
+        assert!(open_sid("{}").is_err());
+        assert!(open_sid("nope").is_err());
+        assert_eq!(
+            query("websocket", Some("abc")),
+            "/socket.io/?EIO=4&transport=websocket&sid=abc"
+        );
+        assert_eq!(
+            query("polling", None),
+            "/socket.io/?EIO=4&transport=polling"
+        );
+    }
+
+    #[test]
+    fn masks_vary() {
+        assert_ne!(mask(), mask());
+    }
+}
