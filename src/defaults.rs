@@ -82,6 +82,9 @@ pub const BENCH_WARMUP_SECS: u64 = 1;
 pub const BENCH_HOLD_SECS: u64 = 5;
 /// `bench udp`: datagrams in flight (`--inflight`).
 pub const BENCH_INFLIGHT: usize = 1;
+/// `bench sio-ack`: the event emitted with an ack (`--event`); the conformance example acks
+/// it with its args.
+pub const BENCH_SIO_EVENT: &str = "message-with-ack";
 
 #[cfg(test)]
 mod tests {

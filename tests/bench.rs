@@ -22,6 +22,7 @@ fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
         messages: 20,
         stalled: 0,
         inflight: 4,
+        event: "message-with-ack".into(),
         threads: 1,
         pid: None,
         target: "test".into(),

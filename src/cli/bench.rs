@@ -23,14 +23,17 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "conns",
             "N",
             format!(
-                "connections: echo, stream, idle (default {})",
+                "connections: echo, stream, idle, sio-ack, sio-idle; sio-connect workers (default {})",
                 d::BENCH_CONNS
             ),
         ),
         (
             "clients",
             "N",
-            format!("chat receivers (default {})", d::BENCH_CLIENTS),
+            format!(
+                "chat and sio-fanout receivers (default {})",
+                d::BENCH_CLIENTS
+            ),
         ),
         (
             "stalled",
@@ -41,7 +44,7 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "messages",
             "M",
             format!(
-                "chat lines the sender sends (default {})",
+                "chat lines or sio-fanout messages the sender sends (default {})",
                 d::BENCH_MESSAGES
             ),
         ),
@@ -71,7 +74,7 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "hold",
             "SECS",
             format!(
-                "idle: how long connections are held (default {})",
+                "idle, sio-idle: how long connections are held (default {})",
                 d::BENCH_HOLD_SECS
             ),
         ),
@@ -79,6 +82,14 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "inflight",
             "K",
             format!("udp: datagrams in flight (default {})", d::BENCH_INFLIGHT),
+        ),
+        (
+            "event",
+            "NAME",
+            format!(
+                "sio-ack: the event emitted with an ack (default {})",
+                d::BENCH_SIO_EVENT
+            ),
         ),
         (
             "threads",
@@ -106,23 +117,33 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     if m.opt_present("help") {
         return Ok(help(
             &opts,
-            "bench echo|stream|idle|chat|chat-slow|udp --addr ADDR [options]",
+            "bench echo|stream|idle|chat|chat-slow|udp|sio-ack|sio-fanout|sio-idle|sio-connect \
+             --addr ADDR [options]",
             "echo: closed-loop ping-pong, each connection writes SIZE bytes and waits for them.\n\
              stream: pipelined echo throughput. idle: open, verify and hold connections.\n\
              chat: CLIENTS receivers, one sender of MESSAGES lines. chat-slow: chat twice, the\n\
              second time with STALLED clients that never read; reports the delay they cause.\n\
-             udp: UDP echo, K in flight.",
+             udp: UDP echo, K in flight.\n\
+             Socket.IO (ADDR serves /socket.io/, e.g. port 3000), with a minimal WebSocket client:\n\
+             sio-ack: CONNS clients emit EVENT with an ack in lock-step (latency, acks/s).\n\
+             sio-fanout: CLIENTS receivers and a sender join room bench of the chat app\n\
+             (serve --only socketio); the sender emits MESSAGES 'message' events.\n\
+             sio-idle: CONNS clients held for HOLD, answering pings (server RSS, threads).\n\
+             sio-connect: CONNS workers open sessions through the polling handshake, the\n\
+             upgrade and CONNECT, and close them (sessions/s, latency).",
         ));
     }
     let scenario = match m.free.as_slice() {
         [name] => Scenario::parse(name).ok_or_else(|| {
             UsageError(format!(
-                "unknown scenario '{name}' (echo, stream, idle, chat, chat-slow, udp)"
+                "unknown scenario '{name}' (echo, stream, idle, chat, chat-slow, udp, sio-ack, sio-fanout, sio-idle, sio-connect)"
             ))
         })?,
         [] => {
             return Err(UsageError(
-                "expected a scenario: echo, stream, idle, chat, chat-slow or udp".into(),
+                "expected a scenario: echo, stream, idle, chat, chat-slow, udp, sio-ack, \
+                 sio-fanout, sio-idle or sio-connect"
+                    .into(),
             ))
         }
         [_, extra, ..] => return Err(UsageError(format!("unexpected argument '{extra}'"))),
@@ -149,7 +170,10 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     } else {
         d::BENCH_SIZE
     };
-    let chat = matches!(scenario, Scenario::Chat | Scenario::ChatSlow);
+    let chat = matches!(
+        scenario,
+        Scenario::Chat | Scenario::ChatSlow | Scenario::SioFanout
+    );
     let conns_default = if chat {
         d::BENCH_CLIENTS
     } else {
@@ -175,6 +199,9 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             0
         },
         inflight: number(&m, "inflight", d::BENCH_INFLIGHT, 1, 65_536)?,
+        event: m
+            .opt_str("event")
+            .unwrap_or_else(|| d::BENCH_SIO_EVENT.into()),
         threads: number(&m, "threads", 0, 0, 4096)?,
         pid: m
             .opt_str("pid")
@@ -218,6 +245,21 @@ mod tests {
             panic!()
         };
         assert_eq!(s.size, 16_384);
+        let Ok(Command::Bench(a)) = parse(&args(
+            "bench sio-ack --addr 127.0.0.1:3000 --conns 100 --event who",
+        )) else {
+            panic!()
+        };
+        assert_eq!(
+            (a.scenario, a.conns, a.event.as_str()),
+            (Scenario::SioAck, 100, "who")
+        );
+        let Ok(Command::Bench(f)) =
+            parse(&args("bench sio-fanout --addr 127.0.0.1:3000 --clients 7"))
+        else {
+            panic!()
+        };
+        assert_eq!((f.scenario, f.conns), (Scenario::SioFanout, 7));
         assert!(usage_error("bench echo").contains("--addr"));
         assert!(usage_error("bench http --addr 127.0.0.1:1").contains("unknown scenario"));
         assert!(usage_error("bench echo --addr localhost").contains("IP:PORT"));
@@ -245,5 +287,6 @@ mod tests {
         assert!(help("warmup").contains(&default(&echo.warmup.as_secs_f64())));
         assert!(help("hold").contains(&default(&echo.hold.as_secs_f64())));
         assert!(help("inflight").contains(&default(&echo.inflight)));
+        assert!(help("event").contains(&default(&echo.event)));
     }
 }

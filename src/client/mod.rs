@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod probe;
 pub mod send;
+pub mod sio;
 pub mod talk;
 pub mod udp;
 

@@ -1,5 +1,5 @@
-//! `threadsock bench`: a load generator for echo, chat and UDP echo servers, std-only and
-//! blocking like the rest. Few threads drive many connections in lock-step, so the generator
+//! `threadsock bench`: a load generator for echo, chat, UDP echo and Socket.IO servers,
+//! std-only and blocking like the rest. Few threads drive many connections in lock-step, so the generator
 //! is not the thing being measured; where it might be, the summary says so.
 
 mod chat;
@@ -7,6 +7,8 @@ mod echo;
 pub mod histogram;
 mod idle;
 pub mod procfs;
+mod sio;
+mod sio_fanout;
 mod udp;
 
 use histogram::Histogram;
@@ -38,6 +40,14 @@ pub enum Scenario {
     ChatSlow,
     /// UDP echo with a number of datagrams in flight.
     Udp,
+    /// Socket.IO emit-with-ack round trips over WebSocket.
+    SioAck,
+    /// Socket.IO room fan-out: one sender, many receivers (the chat app).
+    SioFanout,
+    /// Socket.IO clients over WebSocket held, answering pings.
+    SioIdle,
+    /// Socket.IO sessions through the polling handshake and the upgrade, opened and closed.
+    SioConnect,
 }
 
 impl Scenario {
@@ -50,6 +60,10 @@ impl Scenario {
             Scenario::Chat => "chat",
             Scenario::ChatSlow => "chat-slow",
             Scenario::Udp => "udp",
+            Scenario::SioAck => "sio-ack",
+            Scenario::SioFanout => "sio-fanout",
+            Scenario::SioIdle => "sio-idle",
+            Scenario::SioConnect => "sio-connect",
         }
     }
 
@@ -62,9 +76,18 @@ impl Scenario {
             Scenario::Chat,
             Scenario::ChatSlow,
             Scenario::Udp,
+            Scenario::SioAck,
+            Scenario::SioFanout,
+            Scenario::SioIdle,
+            Scenario::SioConnect,
         ]
         .into_iter()
         .find(|s| s.name() == name)
+    }
+
+    /// Whether the scenario holds connections rather than timing operations.
+    pub fn holds(self) -> bool {
+        matches!(self, Scenario::Idle | Scenario::SioIdle)
     }
 }
 
@@ -91,6 +114,8 @@ pub struct BenchOptions {
     pub stalled: usize,
     /// UDP datagrams in flight.
     pub inflight: usize,
+    /// The event `sio-ack` emits.
+    pub event: String,
     /// Load threads (0: choose).
     pub threads: usize,
     /// The server's pid, to report its memory, threads and context switches.
@@ -226,6 +251,10 @@ pub fn run(opts: &BenchOptions) -> io::Result<Report> {
         Scenario::Chat => chat::run(opts)?,
         Scenario::ChatSlow => chat::slow(opts)?,
         Scenario::Udp => udp::run(opts)?,
+        Scenario::SioAck => sio::ack(opts)?,
+        Scenario::SioFanout => sio_fanout::run(opts)?,
+        Scenario::SioIdle => sio::idle(opts)?,
+        Scenario::SioConnect => sio::connect(opts)?,
     };
     if report.server.is_none() {
         report.server = opts.pid.and_then(procfs::read);
@@ -253,11 +282,7 @@ pub fn summary(opts: &BenchOptions, r: &Report) -> String {
     let mut s = format!(
         "{} {} against {} ({}): {} conns, {} B\n",
         opts.scenario.name(),
-        if opts.scenario == Scenario::Idle {
-            "held"
-        } else {
-            "ran"
-        },
+        if opts.scenario.holds() { "held" } else { "ran" },
         opts.addr,
         opts.target,
         opts.conns,
@@ -338,12 +363,12 @@ pub fn csv_row(opts: &BenchOptions, r: &Report) -> String {
         ),
         None => (String::new(), String::new()),
     };
-    let size = if opts.scenario == Scenario::Idle {
+    let size = if opts.scenario.holds() {
         String::new()
     } else {
         opts.size.to_string()
     };
-    let (ops_per_s, mb_per_s) = if opts.scenario == Scenario::Idle {
+    let (ops_per_s, mb_per_s) = if opts.scenario.holds() {
         (String::new(), String::new())
     } else {
         (
@@ -395,6 +420,7 @@ mod tests {
             messages: 100,
             stalled: 0,
             inflight: 1,
+            event: "message-with-ack".into(),
             threads: 0,
             pid: None,
             target: "threadsock".into(),
@@ -437,7 +463,18 @@ mod tests {
 
     #[test]
     fn scenario_names_round_trip() {
-        for s in ["echo", "stream", "idle", "chat", "udp"] {
+        for s in [
+            "echo",
+            "stream",
+            "idle",
+            "chat",
+            "chat-slow",
+            "udp",
+            "sio-ack",
+            "sio-fanout",
+            "sio-idle",
+            "sio-connect",
+        ] {
             assert_eq!(Scenario::parse(s).unwrap().name(), s);
         }
         assert_eq!(Scenario::parse("http"), None);
