@@ -184,7 +184,7 @@ fn read_loop(
     let max = engine.config.max_payload;
     let mut buf = std::mem::take(rest);
     let mut asm = Assembler::new(max);
-    let mut chunk = vec![0u8; 16 * 1024];
+    let mut chunk = vec![0u8; 4 * 1024];
     let close_code = loop {
         match ws::parse_frame(&buf, Role::Server, max) {
             Ok(Some((used, frame))) => {

@@ -19,7 +19,7 @@ use std::thread;
 const MAX_ATTACHMENTS: usize = 10;
 /// Packets that may wait for the client's thread; a reader that finds it full waits, which
 /// slows only this client.
-const INBOX: usize = 256;
+const INBOX: usize = 16;
 /// Stack of a client thread: it runs the application's handlers.
 const CLIENT_STACK: usize = 256 * 1024;
 

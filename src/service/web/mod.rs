@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub use cors::Cors;
 
 /// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 4 * 1024;
 
 /// A request with its whole body.
 #[derive(Debug)]
