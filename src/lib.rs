@@ -40,6 +40,7 @@ pub mod codec;
 pub mod defaults;
 #[macro_use]
 pub mod log;
+pub mod net;
 pub mod out;
 pub mod serve;
 pub mod server;
