@@ -146,19 +146,15 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             );
             opts.optopt("", "timeout", &timeout_help, "MS");
             let m = matches(&opts, rest)?;
-            let about = if first == "probe" {
-                PROBE_ABOUT
+            let (usage, about) = if first == "probe" {
+                ("HOST PORT | probe unix:PATH", PROBE_ABOUT)
             } else {
-                UDP_ABOUT
+                ("HOST PORT", UDP_ABOUT)
             };
             if m.opt_present("help") {
                 return Ok(help(
                     &opts,
-                    &if first == "probe" {
-                        "probe HOST PORT | probe unix:PATH [--timeout MS]".to_string()
-                    } else {
-                        "udp HOST PORT [--timeout MS]".to_string()
-                    },
+                    &format!("{first} {usage} [--timeout MS]"),
                     about,
                 ));
             }
@@ -304,17 +300,13 @@ pub(crate) fn matches(opts: &Options, args: &[String]) -> Result<Matches, UsageE
 
 /// `unix:PATH` alone, or `HOST PORT`.
 fn address(m: &Matches) -> Result<Address, UsageError> {
+    let unix = |a: &String| a.strip_prefix(crate::net::UNIX_PREFIX).map(PathBuf::from);
     match m.free.as_slice() {
-        [one] if one.starts_with(crate::net::UNIX_PREFIX) => {
-            let path = &one[crate::net::UNIX_PREFIX.len()..];
-            if path.is_empty() {
-                return Err(UsageError(
-                    "unix: needs a path, as in unix:/run/echo.sock".into(),
-                ));
-            }
-            Ok(Address::Unix(PathBuf::from(path)))
-        }
-        [first, extra, ..] if first.starts_with(crate::net::UNIX_PREFIX) => {
+        [one] if unix(one).is_some_and(|p| p.as_os_str().is_empty()) => Err(UsageError(
+            "unix: needs a path, as in unix:/run/echo.sock".into(),
+        )),
+        [one] if unix(one).is_some() => Ok(Address::Unix(unix(one).unwrap_or_default())),
+        [first, extra, ..] if unix(first).is_some() => {
             Err(UsageError(format!("unexpected argument '{extra}'")))
         }
         _ => target(m).map(Address::Host),
@@ -391,16 +383,15 @@ mod tests {
             host: "localhost".into(),
             port: 9000,
         };
+        let host = Address::Host(t.clone());
+        let second = Duration::from_millis(1000);
         assert_eq!(
             parse(&args("talk localhost 9000")),
-            Ok(Command::Talk(Address::Host(t.clone())))
+            Ok(Command::Talk(host.clone()))
         );
         assert_eq!(
             parse(&args("probe localhost 9000")),
-            Ok(Command::Probe(
-                Address::Host(t.clone()),
-                Duration::from_millis(1000)
-            ))
+            Ok(Command::Probe(host, second))
         );
         assert_eq!(
             parse(&args("udp localhost 9000 --timeout 250")),
@@ -428,20 +419,18 @@ mod tests {
 
     #[test]
     fn unix_addresses() {
-        let sock = Address::Unix("/tmp/d/chat.sock".into());
+        let ms = Duration::from_millis;
+        let s = Address::Unix("/tmp/c.sock".into());
+        let (talk, probe) = (Command::Talk(s.clone()), Command::Probe(s.clone(), ms(5)));
+        assert_eq!(parse(&args("talk unix:/tmp/c.sock")), Ok(talk));
         assert_eq!(
-            parse(&args("talk unix:/tmp/d/chat.sock")),
-            Ok(Command::Talk(sock.clone()))
+            parse(&args("probe unix:/tmp/c.sock --timeout 5")),
+            Ok(probe)
         );
-        assert_eq!(
-            parse(&args("probe unix:/tmp/d/chat.sock --timeout 5")),
-            Ok(Command::Probe(sock.clone(), Duration::from_millis(5)))
-        );
-        assert_eq!(sock.to_string(), "unix:/tmp/d/chat.sock");
+        assert_eq!(s.to_string(), "unix:/tmp/c.sock");
         assert!(usage_error("talk unix:").contains("needs a path"));
         assert!(usage_error("probe unix:/x 80").contains("'80'"));
-        // udp has no Unix form: unix:PATH is read as a host, and the port is missing.
-        assert!(usage_error("udp unix:/x").contains("HOST PORT"));
+        assert!(usage_error("udp unix:/x").contains("HOST PORT")); // udp has no Unix form
     }
 
     #[test]
