@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 /// Together with the rest of shutdown this keeps a stop well under two seconds.
 pub const STOP_GRACE: Duration = Duration::from_millis(1500);
 
-/// Limits applied to every TCP connection of a server.
+/// Limits applied to every stream connection (TCP or Unix) of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Connections served at once, across services; the next one gets [`BUSY_LINE`].
@@ -337,7 +337,7 @@ impl Server {
         self.sources.clone()
     }
 
-    /// Live TCP connections across services.
+    /// Live stream connections (TCP and Unix) across services.
     pub fn connections(&self) -> usize {
         self.shared.registry.len()
     }
