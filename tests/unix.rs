@@ -15,15 +15,30 @@ use threadsock::client::bench::{self, BenchOptions, Scenario};
 use threadsock::net::{Addr, Stream};
 use threadsock::server::{Limits, Server, BUSY_LINE};
 
-/// A fresh, empty directory for one test's socket files.
-fn fresh_dir(tag: &str) -> PathBuf {
+/// A fresh, empty directory for one test's socket files, removed when the test ends.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_dir(tag: &str) -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let dir =
         std::env::temp_dir().join(format!("threadsock-unix-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Echo and chat, on TCP port 0 and in `dir`.
@@ -139,7 +154,7 @@ fn a_stale_socket_file_is_replaced_and_a_live_one_refused() {
 
     // A second server finds the first one listening: it does not start, and leaves the file.
     let mut opts = options(&["echo"]);
-    opts.unix_dir = Some(dir.clone());
+    opts.unix_dir = Some(dir.to_path_buf());
     let err = threadsock::serve::start(&opts, Limits::default()).expect_err("a live socket");
     assert!(
         err.to_string().contains("another server is listening"),
@@ -174,7 +189,7 @@ fn a_path_that_is_not_a_socket_is_left_alone() {
     let dir = fresh_dir("file");
     std::fs::write(dir.join("echo.sock"), b"keep me").unwrap();
     let mut opts = options(&["echo"]);
-    opts.unix_dir = Some(dir.clone());
+    opts.unix_dir = Some(dir.to_path_buf());
     let err = threadsock::serve::start(&opts, Limits::default()).expect_err("not a socket");
     assert!(err.to_string().contains("not a socket"), "{err}");
     assert_eq!(std::fs::read(dir.join("echo.sock")).unwrap(), b"keep me");
