@@ -47,7 +47,9 @@ pub const MAX_PAYLOAD: usize = 1_000_000;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(45_000);
 /// Packets that may wait for one Socket.IO client before it is dropped as too slow.
 pub const SOCKETIO_OUTBOX: usize = 4096;
-/// TCP connections served at once, across services (`--max-conns`).
+/// Permission bits of the Unix socket files (`--unix-mode`): only the server's user.
+pub const UNIX_MODE: u32 = 0o600;
+/// Connections served at once, TCP and Unix, across services (`--max-conns`).
 pub const MAX_CONNS: usize = 4096;
 /// A client idle this many seconds is closed (`--idle-timeout`; 0 means never).
 pub const IDLE_TIMEOUT_SECS: u64 = 300;

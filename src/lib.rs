@@ -21,6 +21,8 @@
 //!   Socket.IO, JSON, SHA-1, base64, CRC-32, RFC 3339 dates).
 //! - [`defaults`]: every default value, read by the configs, the parsers and `--help`.
 //! - [`client`]: `talk`, `probe`, `udp`, `send` and the load generator `bench`.
+//! - [`net`]: the stream (TCP or Unix domain socket) and address types the server and the
+//!   clients share.
 //! - [`out`] and [`log`](mod@log): stdout that survives a closed pipe, errors and log lines in one style.
 //!
 //! The path of a chat line: the accept loop ([`server`]) admits the connection and a spawner
@@ -40,6 +42,7 @@ pub mod codec;
 pub mod defaults;
 #[macro_use]
 pub mod log;
+pub mod net;
 pub mod out;
 pub mod serve;
 pub mod server;

@@ -9,9 +9,12 @@ use crate::service::socketio::{chat_app, stats_feed, SocketIo};
 use crate::service::web::{self, Route};
 use crate::service::{daytime, echo, Service};
 use std::fmt;
+use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::Path;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,16 +83,21 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                 let addr = SocketAddr::new(opts.bind, opts.echo_port);
                 let banner = opts.banner.as_deref().map(echo::banner_line);
                 let (listener, socket) = bind_pair(name, addr)?;
+                let handler = move |conn: &mut _| echo::serve(conn, banner.as_deref()).map(drop);
                 server
-                    .add_tcp(name, listener, move |conn| {
-                        echo::serve(conn, banner.as_deref()).map(drop)
-                    })
+                    .add_tcp(name, listener, handler.clone())
                     .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
                 server
                     .add_udp(name, socket, |packet, _, reply| {
                         echo::datagram(packet, reply)
                     })
                     .map_err(|e| spawn_error(&format!("{name}/udp"), e))?;
+                if let Some(dir) = &opts.unix_dir {
+                    let (unix, path) = bind_unix(name, dir, opts.unix_mode)?;
+                    server
+                        .add_unix(name, unix, &path, handler)
+                        .map_err(|e| spawn_error(&format!("{name}/unix"), e))?;
+                }
             }
             Service::Daytime => {
                 let addr = SocketAddr::new(opts.bind, opts.daytime_port);
@@ -107,9 +115,16 @@ pub fn start(opts: &ServeOptions, limits: Limits) -> Result<Server, BindError> {
                 let addr = SocketAddr::new(opts.bind, opts.chat_port);
                 let listener = bind_tcp(name, addr)?;
                 let chat = hub.get(opts, &mut server)?;
+                let for_tcp = Arc::clone(&chat);
                 server
-                    .add_tcp(name, listener, move |conn| chat.serve(conn))
+                    .add_tcp(name, listener, move |conn| for_tcp.serve(conn))
                     .map_err(|e| spawn_error(&format!("{name}/tcp"), e))?;
+                if let Some(dir) = &opts.unix_dir {
+                    let (unix, path) = bind_unix(name, dir, opts.unix_mode)?;
+                    server
+                        .add_unix(name, unix, &path, move |conn| chat.serve(conn))
+                        .map_err(|e| spawn_error(&format!("{name}/unix"), e))?;
+                }
             }
             Service::SocketIo => {
                 let addr = SocketAddr::new(opts.bind, opts.socketio_port);
@@ -175,6 +190,44 @@ fn bind_tcp(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
         source,
         usage: false,
     })
+}
+
+/// Binds `DIR/<service>.sock` and gives it `mode`. A socket file left by a server that is gone
+/// (a connect is refused) is replaced; one that accepts a connection belongs to a live server,
+/// and is left alone with an error, as is a path that is not a socket.
+fn bind_unix(service: &str, dir: &Path, mode: u32) -> Result<(UnixListener, PathBuf), BindError> {
+    let path = dir.join(format!("{service}.sock"));
+    let fail = |source: io::Error| BindError {
+        what: format!("{service}/unix {}", path.display()),
+        source,
+        usage: false,
+    };
+    if let Ok(meta) = fs::symlink_metadata(&path) {
+        if !meta.file_type().is_socket() {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the path exists and is not a socket",
+            )));
+        }
+        match UnixStream::connect(&path) {
+            Ok(_) => {
+                return Err(fail(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another server is listening on it",
+                )))
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                fs::remove_file(&path).map_err(fail)?;
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    let listener = UnixListener::bind(&path).map_err(fail)?;
+    if let Err(e) = fs::set_permissions(&path, fs::Permissions::from_mode(mode)) {
+        let _ = fs::remove_file(&path);
+        return Err(fail(e));
+    }
+    Ok((listener, path))
 }
 
 /// How many free ports [`bind_pair`] tries before giving up.

@@ -13,7 +13,7 @@ use threadsock::client::bench::{self, BenchOptions, Scenario, CSV_HEADER};
 fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
     BenchOptions {
         scenario,
-        addr,
+        addr: threadsock::net::Addr::Ip(addr),
         conns: 3,
         size: 64,
         duration: Duration::from_millis(300),

@@ -17,7 +17,7 @@ use threadsock::service::web::{self, Route};
 fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
     BenchOptions {
         scenario,
-        addr,
+        addr: threadsock::net::Addr::Ip(addr),
         conns: 3,
         size: 64,
         duration: Duration::from_millis(400),

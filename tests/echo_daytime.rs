@@ -158,7 +158,12 @@ fn ports_zero_bind_distinct_real_ports() {
     let names: Vec<(String, u16)> = server
         .endpoints()
         .iter()
-        .map(|e| (format!("{}/{}", e.service, e.proto), e.addr.port()))
+        .map(|e| {
+            (
+                format!("{}/{}", e.service, e.proto),
+                e.addr.ip().unwrap().port(),
+            )
+        })
         .collect();
     assert_eq!(
         names.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),

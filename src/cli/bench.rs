@@ -4,6 +4,7 @@
 use super::{help, matches, number, options_from, Command, UsageError};
 use crate::client::bench::{BenchOptions, Scenario};
 use crate::defaults as d;
+use crate::net::Addr;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "addr",
             "ADDR",
             format!(
-                "the server, e.g. {} (required)",
+                "the server, e.g. {} or unix:DIR/echo.sock (required)",
                 SocketAddr::new(d::BIND, d::ECHO_PORT)
             ),
         ),
@@ -151,9 +152,14 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
     let addr_text = m
         .opt_str("addr")
         .ok_or_else(|| UsageError("--addr is required".into()))?;
-    let addr: SocketAddr = addr_text
+    let addr: Addr = addr_text
         .parse()
-        .map_err(|_| UsageError(format!("--addr: '{addr_text}' is not IP:PORT")))?;
+        .map_err(|()| UsageError(format!("--addr: '{addr_text}' is not IP:PORT or unix:PATH")))?;
+    if scenario == Scenario::Udp && matches!(addr, Addr::Unix(_)) {
+        return Err(UsageError(format!(
+            "--addr: udp needs IP:PORT, not '{addr_text}'"
+        )));
+    }
     let secs = |name: &str, default: u64| -> Result<Duration, UsageError> {
         match m.opt_str(name) {
             None => Ok(Duration::from_secs(default)),
@@ -264,6 +270,13 @@ mod tests {
         assert!(usage_error("bench http --addr 127.0.0.1:1").contains("unknown scenario"));
         assert!(usage_error("bench echo --addr localhost").contains("IP:PORT"));
         assert!(usage_error("bench echo --addr 127.0.0.1:1 --duration soon").contains("--duration"));
+        assert!(usage_error("bench echo --addr unix:").contains("unix:PATH"));
+        assert!(usage_error("bench udp --addr unix:/x.sock").contains("udp needs IP:PORT"));
+        let Ok(Command::Bench(u)) = parse(&args("bench echo --addr unix:/run/d/echo.sock")) else {
+            panic!()
+        };
+        assert_eq!(u.addr, Addr::Unix("/run/d/echo.sock".into()));
+        assert_eq!(u.target, "unix:/run/d/echo.sock");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::client::bench::BenchOptions;
 pub use crate::client::send::SendOptions;
-pub use crate::client::Target;
+pub use crate::client::{Address, Target};
 use crate::defaults;
 use getopts::{Matches, Options};
 use std::ffi::OsString;
@@ -27,9 +27,9 @@ pub enum Command {
     /// Run the server.
     Serve(ServeOptions),
     /// Interactive line client.
-    Talk(Target),
-    /// Is a TCP port open?
-    Probe(Target, Duration),
+    Talk(Address),
+    /// Is a TCP port (or a Unix socket) open?
+    Probe(Address, Duration),
     /// Interactive UDP client; waits this long for replies after stdin ends.
     Udp(Target, Duration),
     /// Upload a file.
@@ -57,8 +57,8 @@ A blocking, thread-per-connection socket server and its clients.
 
 Commands:
   serve    run the echo, daytime, chat and files services
-  talk     send stdin lines to a TCP server, print what it sends
-  probe    tell whether a TCP port is open
+  talk     send stdin lines to a TCP (or unix:PATH) server, print what it sends
+  probe    tell whether a TCP port (or unix:PATH socket) is open
   udp      send stdin lines as UDP datagrams, print the replies
   send     upload a file to the files service (TCP, or one UDP datagram)
   bench    load an echo, chat or UDP echo server and report rates and latencies
@@ -134,9 +134,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             let opts = help_only();
             let m = matches(&opts, rest)?;
             if m.opt_present("help") {
-                return Ok(help(&opts, "talk HOST PORT", TALK_ABOUT));
+                return Ok(help(&opts, "talk HOST PORT | talk unix:PATH", TALK_ABOUT));
             }
-            Ok(Command::Talk(target(&m)?))
+            Ok(Command::Talk(address(&m)?))
         }
         "probe" | "udp" => {
             let mut opts = help_only();
@@ -146,25 +146,24 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             );
             opts.optopt("", "timeout", &timeout_help, "MS");
             let m = matches(&opts, rest)?;
-            let about = if first == "probe" {
-                PROBE_ABOUT
+            let (usage, about) = if first == "probe" {
+                ("HOST PORT | probe unix:PATH", PROBE_ABOUT)
             } else {
-                UDP_ABOUT
+                ("HOST PORT", UDP_ABOUT)
             };
             if m.opt_present("help") {
                 return Ok(help(
                     &opts,
-                    &format!("{first} HOST PORT [--timeout MS]"),
+                    &format!("{first} {usage} [--timeout MS]"),
                     about,
                 ));
             }
             let ms: u64 = number(&m, "timeout", defaults::PROBE_TIMEOUT_MS, 1, 3_600_000)?;
-            let t = target(&m)?;
             let timeout = Duration::from_millis(ms);
             Ok(if first == "probe" {
-                Command::Probe(t, timeout)
+                Command::Probe(address(&m)?, timeout)
             } else {
-                Command::Udp(t, timeout)
+                Command::Udp(target(&m)?, timeout)
             })
         }
         "send" => parse_send(rest),
@@ -178,7 +177,8 @@ const TALK_ABOUT: &str =
     "Sends each line of stdin to the server and copies what the server sends to stdout.\n\
 When stdin ends it half-closes and keeps printing until the server closes.";
 const PROBE_ABOUT: &str =
-    "Prints `open` and exits 0 if a TCP server accepts a connection, else `closed` and exits 1.";
+    "Prints `open` and exits 0 if a TCP server (or the Unix socket unix:PATH) accepts a\n\
+connection, else `closed` and exits 1.";
 const UDP_ABOUT: &str = "Sends each line of stdin as one datagram and prints each reply.\n\
 After stdin ends it waits --timeout for late replies.";
 
@@ -298,6 +298,21 @@ pub(crate) fn matches(opts: &Options, args: &[String]) -> Result<Matches, UsageE
     })
 }
 
+/// `unix:PATH` alone, or `HOST PORT`.
+fn address(m: &Matches) -> Result<Address, UsageError> {
+    let unix = |a: &String| a.strip_prefix(crate::net::UNIX_PREFIX).map(PathBuf::from);
+    match m.free.as_slice() {
+        [one] if unix(one).is_some_and(|p| p.as_os_str().is_empty()) => Err(UsageError(
+            "unix: needs a path, as in unix:/run/echo.sock".into(),
+        )),
+        [one] if unix(one).is_some() => Ok(Address::Unix(unix(one).unwrap_or_default())),
+        [first, extra, ..] if unix(first).is_some() => {
+            Err(UsageError(format!("unexpected argument '{extra}'")))
+        }
+        _ => target(m).map(Address::Host),
+    }
+}
+
 fn target(m: &Matches) -> Result<Target, UsageError> {
     match m.free.as_slice() {
         [host, port] => Ok(Target {
@@ -368,13 +383,15 @@ mod tests {
             host: "localhost".into(),
             port: 9000,
         };
+        let host = Address::Host(t.clone());
+        let second = Duration::from_millis(1000);
         assert_eq!(
             parse(&args("talk localhost 9000")),
-            Ok(Command::Talk(t.clone()))
+            Ok(Command::Talk(host.clone()))
         );
         assert_eq!(
             parse(&args("probe localhost 9000")),
-            Ok(Command::Probe(t.clone(), Duration::from_millis(1000)))
+            Ok(Command::Probe(host, second))
         );
         assert_eq!(
             parse(&args("udp localhost 9000 --timeout 250")),
@@ -398,6 +415,22 @@ mod tests {
             }))
         );
         assert!(usage_error("send h 8124").contains("HOST PORT FILE"));
+    }
+
+    #[test]
+    fn unix_addresses() {
+        let ms = Duration::from_millis;
+        let s = Address::Unix("/tmp/c.sock".into());
+        let (talk, probe) = (Command::Talk(s.clone()), Command::Probe(s.clone(), ms(5)));
+        assert_eq!(parse(&args("talk unix:/tmp/c.sock")), Ok(talk));
+        assert_eq!(
+            parse(&args("probe unix:/tmp/c.sock --timeout 5")),
+            Ok(probe)
+        );
+        assert_eq!(s.to_string(), "unix:/tmp/c.sock");
+        assert!(usage_error("talk unix:").contains("needs a path"));
+        assert!(usage_error("probe unix:/x 80").contains("'80'"));
+        assert!(usage_error("udp unix:/x").contains("HOST PORT")); // udp has no Unix form
     }
 
     #[test]
@@ -425,7 +458,7 @@ mod tests {
         // Other commands read arguments lossily, as before.
         assert!(matches!(
             parse_os(&[raw(b"talk"), raw(b"h\xff"), raw(b"1")]),
-            Ok(Command::Talk(t)) if t.host == "h\u{fffd}"
+            Ok(Command::Talk(Address::Host(t))) if t.host == "h\u{fffd}"
         ));
     }
 

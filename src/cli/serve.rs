@@ -46,6 +46,10 @@ pub struct ServeOptions {
     pub banner: Option<String>,
     /// Interval of the stats line; `None` for none.
     pub stats: Option<Duration>,
+    /// Directory where echo and chat are also served on `echo.sock` and `chat.sock`.
+    pub unix_dir: Option<PathBuf>,
+    /// Permission bits of those socket files.
+    pub unix_mode: u32,
 }
 
 /// `serve`'s options: (name, value hint, help). Each help states its default, from
@@ -151,9 +155,27 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
             ),
         ),
         (
+            "unix-dir",
+            "DIR",
+            "also serve echo and chat on the Unix sockets DIR/echo.sock and DIR/chat.sock \
+             (default: none)"
+                .to_string(),
+        ),
+        (
+            "unix-mode",
+            "OCTAL",
+            format!(
+                "permissions of those socket files (default {:o})",
+                d::UNIX_MODE
+            ),
+        ),
+        (
             "max-conns",
             "N",
-            format!("TCP connections served at once (default {})", d::MAX_CONNS),
+            format!(
+                "connections served at once, TCP and Unix (default {})",
+                d::MAX_CONNS
+            ),
         ),
         (
             "idle-timeout",
@@ -251,7 +273,21 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         stack_size: stack_kib * 1024,
         banner: m.opt_str("banner"),
         stats: m.opt_present("stats").then(|| Duration::from_secs(stats)),
+        unix_dir: m.opt_str("unix-dir").map(PathBuf::from),
+        unix_mode: match m.opt_str("unix-mode") {
+            None => d::UNIX_MODE,
+            Some(text) => parse_mode(&text).ok_or_else(|| {
+                UsageError(format!(
+                    "--unix-mode: '{text}' is not an octal mode like 600 or 660"
+                ))
+            })?,
+        },
     }))
+}
+
+/// An octal permission mode of at most `777`.
+fn parse_mode(text: &str) -> Option<u32> {
+    u32::from_str_radix(text, 8).ok().filter(|&m| m <= 0o777)
 }
 
 fn parse_only(list: &str) -> Result<Vec<Service>, UsageError> {
@@ -302,6 +338,20 @@ mod tests {
         assert_eq!(o.stack_size, 128 * 1024);
         assert_eq!(o.banner, None);
         assert_eq!(o.stats, None);
+        assert_eq!((o.unix_dir, o.unix_mode), (None, 0o600));
+    }
+
+    #[test]
+    fn unix_sockets() {
+        let o = serve("serve --unix-dir /run/ts --unix-mode 660");
+        assert_eq!(o.unix_dir, Some(PathBuf::from("/run/ts")));
+        assert_eq!(o.unix_mode, 0o660);
+        assert!(usage_error("serve --unix-mode 999").contains("--unix-mode"));
+        assert!(usage_error("serve --unix-mode 1777").contains("--unix-mode"));
+        assert!(usage_error("serve --unix-dir").contains("unix-dir"));
+        let table = serve_options();
+        let help = table.iter().find(|o| o.0 == "unix-mode").unwrap();
+        assert!(help.2.contains("(default 600)"));
     }
 
     #[test]

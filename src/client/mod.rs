@@ -7,9 +7,13 @@ pub mod sio;
 pub mod talk;
 pub mod udp;
 
+use crate::net::{Stream, UNIX_PREFIX};
 use crate::out;
+use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,6 +24,42 @@ pub struct Target {
     pub host: String,
     /// Port number.
     pub port: u16,
+}
+
+/// Where a stream client connects: a host and port, or a Unix socket's path (`unix:PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// TCP to a host and port.
+    Host(Target),
+    /// A Unix domain stream socket.
+    Unix(PathBuf),
+}
+
+/// `HOST:PORT`, or `unix:PATH`.
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Host(t) => write!(f, "{}:{}", t.host, t.port),
+            Address::Unix(p) => write!(f, "{UNIX_PREFIX}{}", p.display()),
+        }
+    }
+}
+
+/// Connects a stream client to `address`; for `command`'s error lines, a host that cannot be
+/// resolved is an `Err` with the exit status 2 already reported, and a connect that fails is
+/// `Ok(Err(_))` for the caller to word.
+pub fn connect_address(
+    command: &str,
+    address: &Address,
+    timeout: Option<Duration>,
+) -> Result<io::Result<Stream>, ExitCode> {
+    Ok(match address {
+        Address::Host(target) => {
+            let addrs = resolve_for(command, target)?;
+            connect_to(&addrs, timeout).map(Stream::Tcp)
+        }
+        Address::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
+    })
 }
 
 /// Resolves `target` to its addresses, in the resolver's order.

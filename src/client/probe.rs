@@ -1,6 +1,7 @@
-//! `threadsock probe HOST PORT`: the seed's test_port. Is a TCP server accepting there?
+//! `threadsock probe HOST PORT` or `probe unix:PATH`: the seed's test_port. Is a server accepting
+//! there?
 
-use super::Target;
+use super::{Address, Target};
 use crate::out;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,12 +13,12 @@ pub fn is_open(target: &Target, timeout: Duration) -> bool {
 
 /// Prints `open` (exit 0) or `closed` (exit 1); a host that cannot be resolved is neither: its
 /// error goes to stderr with exit 2.
-pub fn main(target: &Target, timeout: Duration) -> ExitCode {
-    let addrs = match super::resolve_for("probe", target) {
-        Ok(a) => a,
+pub fn main(address: &Address, timeout: Duration) -> ExitCode {
+    let connected = match super::connect_address("probe", address, Some(timeout)) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let (word, code) = if super::connect_to(&addrs, Some(timeout)).is_ok() {
+    let (word, code) = if connected.is_ok() {
         ("open", ExitCode::SUCCESS)
     } else {
         ("closed", ExitCode::from(1))

@@ -1,35 +1,34 @@
-//! `threadsock talk HOST PORT`: the seed's msg_client. Stdin goes to the server, the server's
+//! `threadsock talk HOST PORT` or `talk unix:PATH`: the seed's msg_client. Stdin goes to the server, the server's
 //! bytes go to stdout; when stdin ends the client half-closes and waits for the server to close.
 
-use super::Target;
+use super::Address;
+use crate::net::Stream;
 use crate::out;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::process::ExitCode;
 use std::thread;
 
 /// Runs the client on the process's stdio.
-pub fn main(target: &Target) -> ExitCode {
-    let addrs = match super::resolve_for("talk", target) {
-        Ok(a) => a,
+pub fn main(address: &Address) -> ExitCode {
+    let connected = match super::connect_address("talk", address, None) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let stream = match super::connect_to(&addrs, None) {
+    let stream = match connected {
         Ok(s) => s,
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             // The seed's msg_client's words.
-            eprintln!("No server at {} {}", target.host, target.port);
+            match address {
+                Address::Host(t) => eprintln!("No server at {} {}", t.host, t.port),
+                Address::Unix(_) => eprintln!("No server at {address}"),
+            }
             return ExitCode::from(1);
         }
         Err(e) => {
             out::error(
                 "talk",
-                format_args!(
-                    "cannot connect to {}:{}: {}",
-                    target.host,
-                    target.port,
-                    out::why(&e)
-                ),
+                format_args!("cannot connect to {address}: {}", out::why(&e)),
             );
             return ExitCode::from(1);
         }
@@ -48,12 +47,7 @@ pub fn main(target: &Target) -> ExitCode {
         Err(e) => {
             out::error(
                 "talk",
-                format_args!(
-                    "connection to {}:{} failed: {}",
-                    target.host,
-                    target.port,
-                    out::why(&e)
-                ),
+                format_args!("connection to {address} failed: {}", out::why(&e)),
             );
             ExitCode::from(1)
         }
@@ -62,7 +56,7 @@ pub fn main(target: &Target) -> ExitCode {
 
 /// Copies `input` to the server on a second thread (half-closing at its end) and the server's
 /// bytes to `output` until the server closes. Returns when the server has closed.
-pub fn run<R, W>(stream: TcpStream, mut input: R, output: &mut W) -> io::Result<()>
+pub fn run<R, W>(stream: Stream, mut input: R, output: &mut W) -> io::Result<()>
 where
     R: Read + Send + 'static,
     W: Write,

@@ -4,8 +4,8 @@
 
 use super::stats::ServiceStats;
 use super::Shared;
+use crate::net::{Addr, Stream};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub struct Connection {
     /// Writes go through the same type a second writer thread gets from [`Connection::writer`].
     out: CountingWriter,
-    peer: SocketAddr,
+    peer: Addr,
     shared: Arc<Shared>,
     id: u64,
     saw_eof: bool,
@@ -22,8 +22,8 @@ pub struct Connection {
 
 impl Connection {
     pub(super) fn new(
-        stream: Arc<TcpStream>,
-        peer: SocketAddr,
+        stream: Arc<Stream>,
+        peer: Addr,
         stats: Arc<ServiceStats>,
         shared: Arc<Shared>,
         id: u64,
@@ -37,9 +37,10 @@ impl Connection {
         }
     }
 
-    /// The client's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    /// The client's address; for a Unix client, the path of the socket it connected to (its
+    /// own end has no name).
+    pub fn peer_addr(&self) -> &Addr {
+        &self.peer
     }
 
     /// The server-wide connection id (the thread is named `<service>#<id>`).
@@ -62,7 +63,7 @@ impl Connection {
 
     /// The shared socket, for a service that needs a second thread on it (a chat writer).
     /// Bytes written through it directly are not counted; use [`Connection::writer`] for that.
-    pub fn stream(&self) -> &Arc<TcpStream> {
+    pub fn stream(&self) -> &Arc<Stream> {
         &self.out.stream
     }
 
@@ -116,13 +117,13 @@ impl StopSignal {
 /// bytes out.
 #[derive(Debug)]
 pub struct CountingWriter {
-    stream: Arc<TcpStream>,
+    stream: Arc<Stream>,
     stats: Arc<ServiceStats>,
 }
 
 impl CountingWriter {
     /// The shared socket (to shut it down when the writer gives up).
-    pub fn stream(&self) -> &TcpStream {
+    pub fn stream(&self) -> &Stream {
         &self.stream
     }
 }

@@ -19,11 +19,14 @@ pub use timer::Timer;
 pub use udp::{UdpHandler, MIN_REPLY_PORT};
 
 use crate::defaults;
+use crate::net::Addr;
 use crossbeam_channel::{Receiver, Sender};
 use registry::Registry;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 /// Together with the rest of shutdown this keeps a stop well under two seconds.
 pub const STOP_GRACE: Duration = Duration::from_millis(1500);
 
-/// Limits applied to every TCP connection of a server.
+/// Limits applied to every stream connection (TCP or Unix) of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Connections served at once, across services; the next one gets [`BUSY_LINE`].
@@ -61,6 +64,8 @@ pub enum Proto {
     Tcp,
     /// A UDP socket with its own thread.
     Udp,
+    /// A Unix domain stream listener, served like TCP.
+    Unix,
 }
 
 impl fmt::Display for Proto {
@@ -68,6 +73,7 @@ impl fmt::Display for Proto {
         f.write_str(match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::Unix => "unix",
         })
     }
 }
@@ -77,10 +83,10 @@ impl fmt::Display for Proto {
 pub struct Endpoint {
     /// The service's name, e.g. `echo`.
     pub service: &'static str,
-    /// TCP or UDP.
+    /// TCP, UDP or Unix.
     pub proto: Proto,
-    /// The address actually bound (port 0 resolved).
-    pub addr: SocketAddr,
+    /// The address actually bound (port 0 resolved), or the Unix socket's path.
+    pub addr: Addr,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -206,10 +212,38 @@ impl Server {
         self.endpoints.push(Endpoint {
             service,
             proto: Proto::Tcp,
-            addr,
+            addr: Addr::Ip(addr),
             thread: Some(thread),
         });
         Ok(addr)
+    }
+
+    /// Serves the Unix domain socket `listener`, bound at `path`, with `handler` exactly as
+    /// [`Server::add_tcp`] serves TCP: the same connection limit, idle timeout and stop. The
+    /// server takes over the socket file: [`Server::stop`] removes it.
+    pub fn add_unix<H>(
+        &mut self,
+        service: &'static str,
+        listener: UnixListener,
+        path: &Path,
+        handler: H,
+    ) -> io::Result<()>
+    where
+        H: Fn(&mut Connection) -> io::Result<()> + Send + Sync + 'static,
+    {
+        let stats = self.new_stats(service, "unix");
+        let shared = Arc::clone(&self.shared);
+        let alive = self.loop_token()?;
+        let path = path.to_path_buf();
+        let bound = (listener, path.clone());
+        let thread = tcp::start(bound, stats, Arc::new(handler), shared, &alive)?;
+        self.endpoints.push(Endpoint {
+            service,
+            proto: Proto::Unix,
+            addr: Addr::Unix(path),
+            thread: Some(thread),
+        });
+        Ok(())
     }
 
     /// Serves `socket` with `handler` on one dedicated thread; returns the bound address.
@@ -236,7 +270,7 @@ impl Server {
         self.endpoints.push(Endpoint {
             service,
             proto: Proto::Udp,
-            addr,
+            addr: Addr::Ip(addr),
             thread: Some(thread),
         });
         Ok(addr)
@@ -261,10 +295,22 @@ impl Server {
 
     /// The bound address of `service` over `proto`, if served.
     pub fn local_addr(&self, service: &str, proto: Proto) -> Option<SocketAddr> {
+        self.endpoint_addr(service, proto).and_then(Addr::ip)
+    }
+
+    /// The path of `service`'s Unix socket, if served.
+    pub fn unix_path(&self, service: &str) -> Option<PathBuf> {
+        match self.endpoint_addr(service, Proto::Unix) {
+            Some(Addr::Unix(p)) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    fn endpoint_addr(&self, service: &str, proto: Proto) -> Option<&Addr> {
         self.endpoints
             .iter()
             .find(|e| e.service == service && e.proto == proto)
-            .map(|e| e.addr)
+            .map(|e| &e.addr)
     }
 
     /// Counters of every endpoint, in the order they were added.
@@ -291,7 +337,7 @@ impl Server {
         self.sources.clone()
     }
 
-    /// Live TCP connections across services.
+    /// Live stream connections (TCP and Unix) across services.
     pub fn connections(&self) -> usize {
         self.shared.registry.len()
     }
@@ -339,7 +385,8 @@ impl Server {
         self.stop_hooks.push(Box::new(hook));
     }
 
-    /// Stops accepting (waking each blocked `accept` by connecting to it), stops the UDP threads,
+    /// Stops accepting (waking each blocked `accept` by connecting to it, and removing each Unix
+    /// socket file), stops the UDP threads,
     /// shuts down every live connection so its blocked thread returns, and waits for all of them
     /// up to [`STOP_GRACE`]. Calling it again does nothing.
     pub fn stop(&mut self) -> StopReport {
@@ -356,7 +403,13 @@ impl Server {
             hook();
         }
         for e in &self.endpoints {
-            wake(e.proto, e.addr);
+            match &e.addr {
+                Addr::Ip(addr) => wake(e.proto, *addr),
+                Addr::Unix(path) => {
+                    let _ = UnixStream::connect(path);
+                    let _ = std::fs::remove_file(path);
+                }
+            }
         }
         self.shared.registry.close_all();
         // Every loop thread holds a sender; when the last one exits, recv reports disconnection.
@@ -398,7 +451,7 @@ fn wake(proto: Proto, addr: SocketAddr) {
         _ => addr,
     };
     match proto {
-        Proto::Tcp => {
+        Proto::Tcp | Proto::Unix => {
             let _ = TcpStream::connect_timeout(&target, Duration::from_millis(200));
         }
         Proto::Udp => {

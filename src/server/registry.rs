@@ -1,15 +1,16 @@
-//! Registry of live TCP connections: admits up to the limit, and can shut every one down.
+//! Registry of live connections (TCP and Unix): admits up to the limit, and can shut every one down.
 
 use super::stats::ServiceStats;
+use crate::net::Stream;
 use std::collections::HashMap;
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// All live connections of one [`Server`](super::Server), across its services.
 ///
-/// Each entry shares the connection's `TcpStream` (no `dup`), so `shutdown_all` can wake a
+/// Each entry shares the connection's [`Stream`] (no `dup`), so `shutdown_all` can wake a
 /// thread blocked in `read` or `write` on it without costing a second file descriptor.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -20,7 +21,7 @@ pub struct Registry {
 #[derive(Debug, Default)]
 struct Inner {
     /// Each live stream, and how [`Registry::close_all`] shuts it down.
-    live: HashMap<u64, (Arc<TcpStream>, Shutdown)>,
+    live: HashMap<u64, (Arc<Stream>, Shutdown)>,
     next_id: u64,
     /// Connections whose thread has finished, since start.
     finished: u64,
@@ -64,7 +65,7 @@ impl Registry {
     /// Admits `stream` if fewer than `max` connections are live and the server is not stopping.
     pub fn try_admit(
         self: &Arc<Self>,
-        stream: &Arc<TcpStream>,
+        stream: &Arc<Stream>,
         stats: &Arc<ServiceStats>,
         max: usize,
     ) -> Option<Slot> {
@@ -106,7 +107,7 @@ impl Registry {
     /// thread's blocked `read` returns 0 and (unless it asked for [`Registry::stop_reads_only`])
     /// its `write` fails.
     pub fn close_all(&self) {
-        let streams: Vec<(Arc<TcpStream>, Shutdown)> = {
+        let streams: Vec<(Arc<Stream>, Shutdown)> = {
             let mut inner = self.lock();
             inner.closed = true;
             inner.live.values().cloned().collect()

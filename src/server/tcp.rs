@@ -1,13 +1,17 @@
-//! The TCP accept loop: one named OS thread per admitted client, running the service's handler.
+//! The accept loop of a stream listener, TCP or Unix: one named OS thread per admitted client,
+//! running the service's handler.
 
 use super::connection::{is_timeout, Connection};
 use super::registry::Slot;
 use super::stats::ServiceStats;
 use super::{Limits, Shared};
 use crate::log::RateLimit;
+use crate::net::{Addr, Stream};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -31,10 +35,32 @@ const SPAWN_QUEUE: usize = 4096;
 /// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
+/// A listening stream socket the accept loop can take clients from.
+pub(crate) trait Listener: Send + 'static {
+    /// The next client and its address.
+    fn accept_stream(&self) -> io::Result<(Stream, Addr)>;
+}
+
+impl Listener for TcpListener {
+    fn accept_stream(&self) -> io::Result<(Stream, Addr)> {
+        self.accept().map(|(s, a)| (Stream::Tcp(s), Addr::Ip(a)))
+    }
+}
+
+/// A Unix listener and the path it is bound to: a client's own end has no name, so the path
+/// of the socket it came through stands for its address.
+impl Listener for (UnixListener, PathBuf) {
+    fn accept_stream(&self) -> io::Result<(Stream, Addr)> {
+        self.0
+            .accept()
+            .map(|(s, _)| (Stream::Unix(s), Addr::Unix(self.1.clone())))
+    }
+}
+
 /// Starts the spawner and accept threads of one listener. Each holds a clone of `alive`, so the
 /// server knows both have ended when every clone is gone.
 pub(crate) fn start(
-    listener: TcpListener,
+    listener: impl Listener,
     stats: Arc<ServiceStats>,
     handler: TcpHandler,
     shared: Arc<Shared>,
@@ -65,7 +91,7 @@ pub(crate) fn start(
 /// Accepts until the server stops. Never returns early on an error: per-connection errors are
 /// skipped, and resource errors (out of file descriptors, buffers) are logged and backed off.
 fn accept_loop(
-    listener: &TcpListener,
+    listener: &impl Listener,
     stats: &Arc<ServiceStats>,
     to_spawner: &crossbeam_channel::Sender<Admitted>,
     shared: &Arc<Shared>,
@@ -77,18 +103,19 @@ fn accept_loop(
     // client cleanly instead of leaving the backlog to time out (libuv and nginx do the same).
     let mut reserve = File::open("/dev/null").ok();
     loop {
-        let accepted = listener.accept();
+        let accepted = listener.accept_stream();
         if shared.is_stopping() {
             break;
         }
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
-                if let Err(why) = admit(stream, peer, stats, to_spawner, shared) {
+                if let Err(why) = admit(stream, &peer, stats, to_spawner, shared) {
                     if let Some(held) = refusal_log.allow(Instant::now()) {
                         crate::log!(
-                            "{}/tcp: refused {peer}: {why}{}",
+                            "{}/{}: refused {peer}: {why}{}",
                             stats.service,
+                            stats.proto,
                             held_note(held)
                         );
                     }
@@ -97,10 +124,11 @@ fn accept_loop(
             Err(e) if is_per_connection(&e) => {}
             Err(e) => {
                 if let Some(held) = error_log.allow(Instant::now()) {
-                    crate::log!("{}/tcp: accept: {e}{}", stats.service, held_note(held));
+                    let (service, proto) = (stats.service, stats.proto);
+                    crate::log!("{service}/{proto}: accept: {e}{}", held_note(held));
                 }
                 if is_out_of_descriptors(&e) && reserve.take().is_some() {
-                    if let Ok((stream, _)) = listener.accept() {
+                    if let Ok((stream, _)) = listener.accept_stream() {
                         refuse(&stream, stats);
                     }
                     reserve = File::open("/dev/null").ok();
@@ -140,7 +168,11 @@ fn spawn_loop(
         if let Err(e) = spawned {
             // The closure (and with it the slot) was dropped, so the registry is already clean.
             refuse(&stream, &stats);
-            crate::log!("{}/tcp: cannot start a thread: {e}", stats.service);
+            crate::log!(
+                "{}/{}: cannot start a thread: {e}",
+                stats.service,
+                stats.proto
+            );
         }
     }
 }
@@ -172,8 +204,8 @@ fn is_out_of_descriptors(e: &io::Error) -> bool {
 /// Registers the client and queues it for its thread; on failure the client gets
 /// [`BUSY_LINE`] and the error says why.
 fn admit(
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: &Addr,
     stats: &Arc<ServiceStats>,
     spawner: &crossbeam_channel::Sender<Admitted>,
     shared: &Arc<Shared>,
@@ -189,7 +221,7 @@ fn admit(
     };
     let conn = Connection::new(
         Arc::clone(&stream),
-        peer,
+        peer.clone(),
         Arc::clone(stats),
         Arc::clone(shared),
         slot.id(),
@@ -206,7 +238,7 @@ fn admit(
 
 /// Counts the refusal, then sends [`BUSY_LINE`] without ever blocking the accept loop, and
 /// closes. Counting first means a client that has read the line sees the counter too.
-fn refuse(stream: &TcpStream, stats: &ServiceStats) {
+fn refuse(stream: &Stream, stats: &ServiceStats) {
     stats.refused.fetch_add(1, Relaxed);
     let _ = stream.set_nonblocking(true);
     let _ = (&*stream).write(BUSY_LINE);

@@ -36,6 +36,8 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         stack_size: threadsock::defaults::STACK_SIZE,
         banner: None,
         stats: None,
+        unix_dir: None,
+        unix_mode: threadsock::defaults::UNIX_MODE,
     }
 }
 

@@ -7,9 +7,9 @@
 
 use super::echo::connect_all;
 use super::{load_threads, BenchOptions, Histogram, Report};
+use crate::net::Stream;
 use crate::out::why;
 use std::io::{self, BufWriter, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
@@ -23,7 +23,7 @@ const SYNC_LIMIT: Duration = Duration::from_secs(10);
 const MAX_LINE: usize = 64 * 1024;
 
 struct Receiver {
-    stream: TcpStream,
+    stream: Stream,
     partial: Vec<u8>,
     synced: bool,
     next_seq: u64,
@@ -42,13 +42,13 @@ struct Seen {
 
 /// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
-    let (streams, failed, first) = connect_all(o.addr, o.conns);
+    let (streams, failed, first) = connect_all(&o.addr, o.conns);
     if streams.is_empty() {
         return Ok(super::echo::no_connections(failed, first));
     }
     // Clients that join and never read: held open, untouched, until the run ends.
-    let (stalled, _, _) = connect_all(o.addr, o.stalled);
-    let sender = TcpStream::connect_timeout(&o.addr, super::echo::IO_TIMEOUT)?;
+    let (stalled, _, _) = connect_all(&o.addr, o.stalled);
+    let sender = o.addr.connect(Some(super::echo::IO_TIMEOUT))?;
     let _ = sender.set_nodelay(true);
     // Whatever the server sends the sender (notices) is read and dropped, so it never backs up.
     let drain = sender.try_clone()?;

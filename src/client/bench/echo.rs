@@ -4,9 +4,10 @@
 //! thread while a reader thread counts what comes back.
 
 use super::{load_threads, not_an_echo, procfs, BenchOptions, Histogram, Report};
+use crate::net::{Addr, Stream};
 use crate::out::why;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -16,15 +17,15 @@ use std::time::{Duration, Instant};
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections opened by [`connect_all`], how many attempts failed, and why the first did.
-pub type Connected = (Vec<TcpStream>, u64, Option<String>);
+pub type Connected = (Vec<Stream>, u64, Option<String>);
 
 /// Opens up to `n` connections; returns them, how many failed and the first failure's reason.
-pub fn connect_all(addr: SocketAddr, n: usize) -> Connected {
+pub fn connect_all(addr: &Addr, n: usize) -> Connected {
     let mut conns = Vec::with_capacity(n);
     let mut failed = 0;
     let mut first = None;
     for _ in 0..n {
-        match TcpStream::connect_timeout(&addr, IO_TIMEOUT) {
+        match addr.connect(Some(IO_TIMEOUT)) {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
                 let _ = s.set_read_timeout(Some(IO_TIMEOUT));
@@ -72,7 +73,7 @@ enum Wrong {
 }
 
 /// Reads the echo of `payload` into `answer`, telling a wrong answer from a failed one.
-fn read_echo(c: &mut TcpStream, payload: &[u8], answer: &mut [u8]) -> Result<(), Wrong> {
+fn read_echo(c: &mut Stream, payload: &[u8], answer: &mut [u8]) -> Result<(), Wrong> {
     let mut filled = 0;
     while filled < answer.len() {
         let failure = match c.read(&mut answer[filled..]) {
@@ -99,7 +100,7 @@ fn read_echo(c: &mut TcpStream, payload: &[u8], answer: &mut [u8]) -> Result<(),
 
 /// Closed-loop ping-pong; latency is from a connection's write to the last byte of its answer.
 pub fn ping_pong(o: &BenchOptions) -> io::Result<Report> {
-    let (conns, failed, first) = connect_all(o.addr, o.conns);
+    let (conns, failed, first) = connect_all(&o.addr, o.conns);
     if conns.is_empty() {
         return Ok(no_connections(failed, first));
     }
@@ -162,11 +163,11 @@ struct LockStepResult {
     not_echo: Option<Vec<u8>>,
     /// The first failure's reason.
     first_error: Option<String>,
-    conns: Vec<TcpStream>,
+    conns: Vec<Stream>,
 }
 
 fn lock_step(
-    mut conns: Vec<TcpStream>,
+    mut conns: Vec<Stream>,
     size: usize,
     measure_from: Instant,
     end: Instant,
@@ -225,7 +226,7 @@ fn lock_step(
 /// Pipelined throughput: every connection writes `size`-byte chunks as fast as the server
 /// takes them while its reader counts the bytes that come back.
 pub fn stream(o: &BenchOptions) -> io::Result<Report> {
-    let (conns, failed, first) = connect_all(o.addr, o.conns);
+    let (conns, failed, first) = connect_all(&o.addr, o.conns);
     if conns.is_empty() {
         return Ok(no_connections(failed, first));
     }

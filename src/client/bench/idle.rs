@@ -10,7 +10,7 @@ use std::thread;
 /// Opens and verifies the connections, holds them for `--hold`, and reports.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let before = o.pid.and_then(procfs::read);
-    let (mut conns, failed, first) = connect_all(o.addr, o.conns);
+    let (mut conns, failed, first) = connect_all(&o.addr, o.conns);
     if conns.is_empty() {
         return Ok(super::echo::no_connections(failed, first));
     }

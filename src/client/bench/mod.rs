@@ -11,12 +11,12 @@ mod sio;
 mod sio_fanout;
 mod udp;
 
+use crate::net::Addr;
 use histogram::Histogram;
 use procfs::ServerFigures;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -97,7 +97,7 @@ pub struct BenchOptions {
     /// Which scenario.
     pub scenario: Scenario,
     /// The server.
-    pub addr: SocketAddr,
+    pub addr: Addr,
     /// Connections (echo, stream, idle) or receiving clients (chat).
     pub conns: usize,
     /// Bytes per message, chunk or datagram.
@@ -411,7 +411,7 @@ mod tests {
     fn opts(scenario: Scenario) -> BenchOptions {
         BenchOptions {
             scenario,
-            addr: "127.0.0.1:7".parse().unwrap(),
+            addr: Addr::Ip("127.0.0.1:7".parse().unwrap()),
             conns: 10,
             size: 64,
             duration: Duration::from_secs(2),

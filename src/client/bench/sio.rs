@@ -88,7 +88,7 @@ struct Done {
 /// latency is from the emit to the ack.
 pub fn ack(o: &BenchOptions) -> io::Result<Report> {
     let threads = load_threads(o.threads, o.conns);
-    let (clients, failed, first) = connect_all(o.addr, o.conns, threads);
+    let (clients, failed, first) = connect_all(ip(o)?, o.conns, threads);
     if clients.is_empty() {
         return Ok(no_connections(failed, first));
     }
@@ -214,7 +214,7 @@ pub fn idle(o: &BenchOptions) -> io::Result<Report> {
     // once every thread is done connecting.
     let ready = Arc::new(AtomicUsize::new(0));
     let end: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let addr = o.addr;
+    let addr = ip(o)?;
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             let count = o.conns / threads + usize::from(t < o.conns % threads);
@@ -328,7 +328,7 @@ pub fn connect(o: &BenchOptions) -> io::Result<Report> {
     let start = Instant::now();
     let measure_from = start + o.warmup;
     let end = measure_from + o.duration;
-    let addr = o.addr;
+    let addr = ip(o)?;
     let workers: Vec<_> = (0..o.conns.max(1))
         .map(|_| {
             thread::spawn(move || {
@@ -385,4 +385,14 @@ pub fn connect(o: &BenchOptions) -> io::Result<Report> {
         o.conns.max(1)
     ));
     Ok(report)
+}
+
+/// The server's IP address: the Socket.IO scenarios speak HTTP over TCP, not a Unix socket.
+pub fn ip(o: &BenchOptions) -> io::Result<std::net::SocketAddr> {
+    o.addr.ip().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the Socket.IO scenarios need IP:PORT, not a Unix socket",
+        )
+    })
 }

@@ -78,11 +78,11 @@ fn message_text(data: &Option<Value>) -> Option<&str> {
 /// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let threads = load_threads(o.threads, o.conns);
-    let (mut clients, failed, first) = connect_all(o.addr, o.conns, threads);
+    let (mut clients, failed, first) = connect_all(super::sio::ip(o)?, o.conns, threads);
     if clients.is_empty() {
         return Ok(no_connections(failed, first));
     }
-    let mut sender = SioClient::connect(o.addr, None, IO_TIMEOUT)?;
+    let mut sender = SioClient::connect(super::sio::ip(o)?, None, IO_TIMEOUT)?;
     join(&mut sender)?;
     // Joins in lock-step: all emitted, then each ack awaited (events before it are skipped).
     let mut refused = None;

@@ -11,7 +11,10 @@ const LOSS_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Runs the UDP scenario.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
-    let socket = crate::client::udp::open(o.addr)?;
+    let server = o.addr.ip().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "udp needs an IP:PORT address")
+    })?;
+    let socket = crate::client::udp::open(server)?;
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
     let size = o.size.max(8);
     let k = o.inflight.max(1);

@@ -5,11 +5,11 @@
 
 use super::delivery::Packet;
 use super::outbox::Outbox;
+use crate::net::Stream;
 use crate::server::{is_timeout, CountingWriter};
 use crossbeam_channel::{select, Receiver};
 use std::io::{self, Write};
 use std::net::Shutdown;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Writes wait this long at a time, so a writer notices promptly that it was dropped.
@@ -46,11 +46,11 @@ pub trait Framer: Send {
 /// Where a writer writes: a byte sink on a socket it can shut down and time out.
 pub trait Output: Write + Send {
     /// The socket under the sink.
-    fn socket(&self) -> &TcpStream;
+    fn socket(&self) -> &Stream;
 }
 
 impl Output for CountingWriter {
-    fn socket(&self) -> &TcpStream {
+    fn socket(&self) -> &Stream {
         self.stream()
     }
 }
@@ -156,10 +156,10 @@ mod tests {
     use super::*;
     use crate::service::chat::outbox::{outbox, Flow, Marks};
     use std::io::Read;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
     use std::sync::Arc;
 
-    struct Plain(TcpStream);
+    struct Plain(Stream);
 
     impl Write for Plain {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -171,7 +171,7 @@ mod tests {
     }
 
     impl Output for Plain {
-        fn socket(&self) -> &TcpStream {
+        fn socket(&self) -> &Stream {
             &self.0
         }
     }
@@ -226,7 +226,7 @@ mod tests {
         let writer = std::thread::spawn(move || {
             let mut framer = Brackets { ticks: 0 };
             run(
-                Plain(server),
+                Plain(server.into()),
                 &outbox,
                 &controls,
                 &mut framer,
@@ -256,7 +256,7 @@ mod tests {
         let (controls_tx, controls) = crossbeam_channel::unbounded();
         controls_tx.send(Control::Close(b"bye".to_vec())).unwrap();
         let mut framer = Brackets { ticks: 0 };
-        run(Plain(server), &outbox, &controls, &mut framer, None);
+        run(Plain(server.into()), &outbox, &controls, &mut framer, None);
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"bye");

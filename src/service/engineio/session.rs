@@ -7,12 +7,12 @@
 //! WebSocket writer as one frame each.
 
 use super::{EngineApp, EngineHandler, EngineInner, Message};
+use crate::net::Stream;
 use crate::service::chat::outbox::{self, Flow, HandOver, Marks, Outbox, OutboxSender};
 use crate::service::chat::writer::Control;
 use crate::service::chat::Packet;
 use crossbeam_channel::{Receiver, Sender};
 use std::fmt;
-use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -100,7 +100,7 @@ pub struct Session {
     /// The WebSocket writer's controls, once it runs.
     pub(super) ws: Mutex<Option<Sender<Control>>>,
     /// The WebSocket's socket, so a close wakes its reader even before a writer runs.
-    pub(super) ws_stream: Mutex<Option<Arc<TcpStream>>>,
+    pub(super) ws_stream: Mutex<Option<Arc<Stream>>>,
     pub(super) get_busy: AtomicBool,
     pub(super) post_busy: AtomicBool,
     handler: Mutex<Option<Box<dyn EngineHandler>>>,

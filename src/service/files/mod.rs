@@ -200,7 +200,7 @@ impl Files {
     /// The TCP handler: tell raw from framed, receive, store, answer. A raw upload is stored
     /// whether or not the answer can be written (the seed's client never reads it).
     pub fn serve(&self, conn: &mut Connection) -> io::Result<()> {
-        let peer = conn.peer_addr();
+        let peer = conn.peer_addr().clone();
         let stop = conn.stop_signal();
         let stopping = || stop.is_stopping();
         let mut head = [0u8; framed::MAX_HEADER];
@@ -230,7 +230,7 @@ impl Files {
         };
         match result {
             Ok(saved) => {
-                let line = self.stored("tcp", &saved, peer);
+                let line = self.stored("tcp", &saved, &peer);
                 let line = if is_framed {
                     framed::ok_line(&saved)
                 } else {
@@ -282,7 +282,7 @@ impl Files {
     }
 
     /// Counts and logs a stored file; returns its reply line.
-    fn stored(&self, proto: &str, saved: &Saved, from: std::net::SocketAddr) -> String {
+    fn stored(&self, proto: &str, saved: &Saved, from: impl std::fmt::Display) -> String {
         self.saved.fetch_add(1, Relaxed);
         crate::log!(
             "files/{proto}: saved {} ({} bytes) from {from}",
