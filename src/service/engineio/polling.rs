@@ -78,7 +78,7 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
     };
     engine.stats.polls_waiting.fetch_sub(1, SeqCst);
     // The WebSocket writer may want the outbox next (an upgrade finished meanwhile).
-    *lock(&session.outbox) = Some(outbox);
+    session.return_outbox(outbox);
     resp
 }
 

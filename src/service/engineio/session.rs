@@ -95,6 +95,8 @@ pub struct Session {
     sender: OutboxSender,
     /// The receiving end, held by whichever transport drains it (a GET, or the WS writer).
     pub(super) outbox: Mutex<Option<Outbox>>,
+    /// Signalled when a GET hands the outbox back (an upgrade may be waiting for it).
+    pub(super) outbox_back: std::sync::Condvar,
     pub(super) wake_tx: Sender<Wake>,
     pub(super) wake_rx: Receiver<Wake>,
     /// The WebSocket writer's controls, once it runs.
@@ -137,6 +139,7 @@ impl Session {
             }),
             sender,
             outbox: Mutex::new(Some(outbox)),
+            outbox_back: std::sync::Condvar::new(),
             wake_tx,
             wake_rx,
             ws: Mutex::new(None),
@@ -357,6 +360,36 @@ pub fn binary_packet(data: &[u8]) -> Packet {
     bytes.push(b'b');
     bytes.extend_from_slice(data);
     bytes.into()
+}
+
+impl Session {
+    /// Puts the outbox back after a GET, and wakes an upgrade waiting for it.
+    pub(super) fn return_outbox(&self, outbox: Outbox) {
+        *lock(&self.outbox) = Some(outbox);
+        self.outbox_back.notify_all();
+    }
+
+    /// Takes the outbox, waiting (at most `wait`) for a GET that holds it to give it back,
+    /// waking that GET with a noop.
+    pub(super) fn take_outbox(&self, wait: Duration) -> Option<Outbox> {
+        let deadline = Instant::now() + wait;
+        let mut slot = lock(&self.outbox);
+        loop {
+            if let Some(o) = slot.take() {
+                return Some(o);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let _ = self.wake_tx.try_send(Wake::Noop);
+            slot = self
+                .outbox_back
+                .wait_timeout(slot, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

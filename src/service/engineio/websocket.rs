@@ -17,7 +17,7 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Stack of a WebSocket writer thread: it only frames and writes.
 const WRITER_STACK: usize = 64 * 1024;
@@ -135,17 +135,9 @@ pub(super) fn upgrade(
 /// outbox could not be had (a GET kept it past [`OUTBOX_WAIT`]) or the thread not started: the
 /// session is closed.
 fn start_writer(session: &Arc<Session>, conn: &Connection) -> Option<JoinHandle<()>> {
-    let deadline = Instant::now() + OUTBOX_WAIT;
-    let outbox = loop {
-        if let Some(o) = lock(&session.outbox).take() {
-            break o;
-        }
-        if Instant::now() >= deadline {
-            session.close(CloseReason::Overlap);
-            return None;
-        }
-        let _ = session.wake_tx.try_send(Wake::Noop);
-        thread::sleep(Duration::from_millis(2));
+    let Some(outbox) = session.take_outbox(OUTBOX_WAIT) else {
+        session.close(CloseReason::Overlap);
+        return None;
     };
     let (controls_tx, controls) = crossbeam_channel::unbounded();
     *lock(&session.ws) = Some(controls_tx);

@@ -147,6 +147,9 @@ impl Client {
                 let Some(Value::Array(mut items)) = data else {
                     return Err("an event without arguments".into());
                 };
+                if items.is_empty() {
+                    return Err("an event without a name".into());
+                }
                 let Value::String(name) = items.remove(0) else {
                     return Err("an event without a name".into());
                 };
