@@ -124,10 +124,11 @@ fn echo_over_unix_then_the_files_go_with_the_server() {
 fn a_unix_client_and_a_tcp_client_chat_in_one_room() {
     let dir = fresh_dir("chat");
     let server = start_in(&dir, Limits::default());
-    let tcp = Stream::Tcp(connect(tcp_addr(&server, "chat")));
-    let unix = Stream::Unix(connect_unix(&server.unix_path("chat").unwrap()));
-    let mut a = Chatter::join(tcp);
-    let mut b = Chatter::join(unix);
+    // One after the other: b must join after a is in the room, or a never sees b's notice.
+    let mut a = Chatter::join(Stream::Tcp(connect(tcp_addr(&server, "chat"))));
+    let mut b = Chatter::join(Stream::Unix(connect_unix(
+        &server.unix_path("chat").unwrap(),
+    )));
     assert_eq!(a.line(), format!("* {} joined lobby", b.name));
     b.send("/join den");
     assert_eq!(b.line(), "* you joined den (1 here)");
