@@ -42,6 +42,7 @@ struct Seen {
 
 /// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
+    let setup = Instant::now();
     let (streams, failed, first) = connect_all(&o.addr, o.conns);
     if streams.is_empty() {
         return Ok(super::echo::no_connections(failed, first));
@@ -111,6 +112,8 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         });
     }
     let t0 = Instant::now();
+    let joined_in = t0.duration_since(setup);
+    let before = o.pid.and_then(super::procfs::read);
     *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
     let pad = "x".repeat(o.size.saturating_sub(24).max(1));
     let mut out = BufWriter::with_capacity(64 * 1024, &sender);
@@ -153,6 +156,17 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         "{n} receivers ({all_synced} synced), {m} lines sent, {} delivered of {expected}, {lost} lost; {threads} reader thread(s)",
         report.ops
     ));
+    report.notes.push(format!(
+        "connected and joined in {:.2} s (until every receiver saw the sender's line)",
+        joined_in.as_secs_f64()
+    ));
+    if let (Some(a), Some(b)) = (before, report.server) {
+        report.notes.push(format!(
+            "server context switches during the flood: {} voluntary, {} involuntary",
+            b.voluntary.saturating_sub(a.voluntary),
+            b.involuntary.saturating_sub(a.involuntary)
+        ));
+    }
     if held > 0 {
         report
             .notes

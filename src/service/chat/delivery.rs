@@ -181,3 +181,14 @@ pub enum Delivery<'a> {
     /// The server is stopping; the connection closes next.
     ShuttingDown,
 }
+
+impl Delivery<'_> {
+    /// A notice about someone else coming, going or renaming: news that may wait a few
+    /// milliseconds to travel with the next batch (see the hub's `LINGER`).
+    pub fn is_presence(&self) -> bool {
+        matches!(
+            self,
+            Delivery::Joined { .. } | Delivery::Left { .. } | Delivery::Renamed { .. }
+        )
+    }
+}

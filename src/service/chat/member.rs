@@ -2,7 +2,7 @@
 //! on `Drop`, so no code path can leak a member.
 
 use super::delivery::{Packet, Reply};
-use super::outbox::Flow;
+use super::outbox::{Flow, LINES_PER_REQUEST};
 use super::request::{MemberId, Request};
 use crossbeam_channel::Sender;
 use std::fmt;
@@ -70,24 +70,46 @@ impl Member {
     /// behind (at most a few seconds): the flow control that keeps a flood in the sender's
     /// TCP window rather than in memory.
     pub fn say(&self, text: String) -> Result<(), ChatClosed> {
-        self.flow.wait_clear(GATE_MAX);
-        self.send(Request::Say { id: self.id, text })
+        self.say_all(vec![text])
+    }
+
+    /// Several messages in a row to everyone else in the room, as one request: what a
+    /// transport reads in one go goes to the hub, and on to every recipient, as one batch.
+    /// Gated like [`Member::say`]; at most [`LINES_PER_REQUEST`] lines (longer runs are split).
+    pub fn say_all(&self, mut lines: Vec<String>) -> Result<(), ChatClosed> {
+        while lines.len() > LINES_PER_REQUEST {
+            let rest = lines.split_off(LINES_PER_REQUEST);
+            self.say_all(std::mem::replace(&mut lines, rest))?;
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send_lines(lines.len(), Request::Say { id: self.id, lines })
     }
 
     /// An action (`/me`) to everyone else in the room; gated like [`Member::say`].
     pub fn act(&self, text: String) -> Result<(), ChatClosed> {
-        self.flow.wait_clear(GATE_MAX);
-        self.send(Request::Act { id: self.id, text })
+        self.send_lines(1, Request::Act { id: self.id, text })
     }
 
     /// A private message to the member named `to`; gated like [`Member::say`].
     pub fn whisper(&self, to: String, text: String) -> Result<(), ChatClosed> {
+        self.send_lines(
+            1,
+            Request::Whisper {
+                id: self.id,
+                to,
+                text,
+            },
+        )
+    }
+
+    /// Sends a request carrying `n` lines: past the gate, within the budget of lines in
+    /// transit (which the hub gives back when it applies the request).
+    fn send_lines(&self, n: usize, request: Request) -> Result<(), ChatClosed> {
         self.flow.wait_clear(GATE_MAX);
-        self.send(Request::Whisper {
-            id: self.id,
-            to,
-            text,
-        })
+        self.flow.reserve(n, GATE_MAX);
+        self.send(request).inspect_err(|_| self.flow.release(n))
     }
 
     /// Takes a nickname (the chat checks its form and that it is free).

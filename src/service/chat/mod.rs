@@ -21,7 +21,7 @@ use crossbeam_channel::{Receiver, Sender};
 pub use delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
 use hub::{Hub, HubStats, Request};
 pub use member::{ChatClosed, Member, Question};
-use outbox::{Flow, Marks, Outbox};
+use outbox::{Flow, Marks, Outbox, LINES_IN_TRANSIT, LINES_PER_REQUEST};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -80,11 +80,13 @@ impl Chat {
         let stats = Arc::new(HubStats::default());
         let flow = Flow::new();
         // After a member falls behind it may still be handed the rest of the burst that made it
-        // behind, every request already queued past the gate, and one request in hand per
-        // sender: that is the slack before it is dropped regardless.
+        // behind (its last request may pass the burst's count by one request's lines), every
+        // line in transit to the hub, and one notice per request that needs no gate (joins,
+        // leaves, renames: queued, or in hand per sender): that is the slack before it is
+        // dropped regardless.
         let marks = Marks::for_outbox(
             config.outbox_lines,
-            hub::MAX_BURST + HUB_QUEUE + SENDERS_IN_HAND,
+            hub::MAX_BURST + LINES_PER_REQUEST + LINES_IN_TRANSIT + HUB_QUEUE + SENDERS_IN_HAND,
         );
         let hub = Hub::new(marks, config.stall, Arc::clone(&stats), Arc::clone(&flow));
         thread::Builder::new()

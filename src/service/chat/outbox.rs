@@ -62,12 +62,22 @@ struct Shared {
     behind: AtomicBool,
 }
 
-/// Shared by the hub, every writer and every sender: the clock and the gate.
+/// Lines that may be on their way to the hub at once, in requests sent and not yet applied
+/// (see [`Flow::reserve`]). With the hub's burst, this bounds what can reach a member after it
+/// falls behind, however many lines one request carries.
+pub const LINES_IN_TRANSIT: usize = 2048;
+/// The most lines one request may carry (a session splits longer runs).
+pub const LINES_PER_REQUEST: usize = 512;
+
+/// Shared by the hub, every writer and every sender: the clock, the gate, and the count of
+/// lines in transit to the hub.
 #[derive(Debug)]
 pub struct Flow {
     epoch: Instant,
     /// Members now behind.
     congested: AtomicUsize,
+    /// Lines reserved by senders and not yet released by the hub.
+    in_transit: AtomicUsize,
     stopping: AtomicBool,
     gate: Mutex<()>,
     opened: Condvar,
@@ -79,6 +89,7 @@ impl Flow {
         Arc::new(Flow {
             epoch: Instant::now(),
             congested: AtomicUsize::new(0),
+            in_transit: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             gate: Mutex::new(()),
             opened: Condvar::new(),
@@ -114,6 +125,58 @@ impl Flow {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Reserves `lines` of the [`LINES_IN_TRANSIT`] budget before a request carrying them goes
+    /// to the hub, waiting (at most `max`) while the budget is spent; a request larger than
+    /// the whole budget goes when nothing else is in transit. After `max`, or once the chat is
+    /// stopping, it reserves anyway: the hub never waits, so the budget only runs out for as
+    /// long as the hub is busy.
+    pub fn reserve(&self, lines: usize, max: Duration) {
+        if self.try_reserve(lines) {
+            return;
+        }
+        let deadline = Instant::now() + max;
+        let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        while !self.try_reserve(lines) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stopping.load(SeqCst) {
+                self.in_transit.fetch_add(lines, SeqCst);
+                return;
+            }
+            guard = self
+                .opened
+                .wait_timeout(guard, left.min(GATE_POLL))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn try_reserve(&self, lines: usize) -> bool {
+        self.in_transit
+            .fetch_update(SeqCst, SeqCst, |now| {
+                (now == 0 || now + lines <= LINES_IN_TRANSIT).then_some(now + lines)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `lines` reserved with [`Flow::reserve`]: the hub has applied their request
+    /// (or it was never sent). Wakes senders waiting for the budget.
+    pub fn release(&self, lines: usize) {
+        let before = self
+            .in_transit
+            .fetch_update(SeqCst, SeqCst, |now| Some(now.saturating_sub(lines)))
+            .unwrap_or(0);
+        // A sender waits only if its request (at most LINES_PER_REQUEST) did not fit.
+        if before + LINES_PER_REQUEST > LINES_IN_TRANSIT {
+            let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.opened.notify_all();
+        }
+    }
+
+    /// Lines reserved and not yet released.
+    pub fn in_transit(&self) -> usize {
+        self.in_transit.load(SeqCst)
     }
 
     /// Opens the gate for good: the chat is stopping.
@@ -194,15 +257,22 @@ impl OutboxSender {
             // The stall clock runs only while the writer has something to write.
             s.progress.store(flow.now_ms(), SeqCst);
         }
+        // Marked behind before the batch is sent: the writer may write it and look at the mark
+        // at once, and only the writer clears it.
+        let newly_behind = gated && before + n > marks.high && flow.set_behind(s);
         if self.batches.send(batch).is_err() {
             s.queued.fetch_sub(n, SeqCst);
             s.queued_bytes.fetch_sub(bytes, SeqCst);
+            if newly_behind {
+                flow.clear_behind(s);
+            }
             return HandOver::Gone;
         }
-        if gated && before + n > marks.high && flow.set_behind(s) {
-            return HandOver::Behind;
+        if newly_behind {
+            HandOver::Behind
+        } else {
+            HandOver::Sent
         }
-        HandOver::Sent
     }
 
     /// True while the member counts as behind.

@@ -45,12 +45,12 @@ pub enum Request {
         /// Where to answer, instead of a delivery.
         reply: Option<Sender<Reply>>,
     },
-    /// A message to everyone else in the member's room.
+    /// Messages to everyone else in the member's room, in order.
     Say {
         /// Who.
         id: MemberId,
-        /// The message.
-        text: String,
+        /// The messages (at most [`LINES_PER_REQUEST`](super::outbox::LINES_PER_REQUEST)).
+        lines: Vec<String>,
     },
     /// An action (`/me`) to everyone else in the room.
     Act {
@@ -94,4 +94,16 @@ pub enum Request {
         /// Acknowledged once every outbox has its last batch.
         done: Sender<()>,
     },
+}
+
+impl Request {
+    /// The lines it carries: what it holds of the budget of lines in transit, and what it
+    /// counts for in the hub's burst.
+    pub fn lines(&self) -> usize {
+        match self {
+            Request::Say { lines, .. } => lines.len(),
+            Request::Act { .. } | Request::Whisper { .. } => 1,
+            _ => 0,
+        }
+    }
 }

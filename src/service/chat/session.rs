@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+/// The read buffer's first size, and the most it grows to (see `read_lines`).
+const READ_MIN: usize = 2048;
+const READ_MAX: usize = 64 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
 /// After leaving, how long the connection thread lets its writer put the last lines on the
@@ -98,20 +101,26 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
 /// Reads and handles lines until the client leaves. The idle timeout (the socket's read
 /// timeout) closes a client only if it has neither sent nor received anything for that long: a
 /// reader who only watches the room is not idle.
+///
+/// The messages of one read go to the hub as one request, so a flood read in one go reaches
+/// each recipient as one batch. The read buffer starts small and doubles, up to
+/// [`READ_MAX`], while reads fill it: a client that chats costs 2 KiB, a flood is read 64 KiB
+/// at a time.
 fn read_lines(conn: &mut Connection, member: &Member, max_line: usize, activity: &Activity) -> End {
     let idle_limit = conn.stream().read_timeout().ok().flatten();
     let mut splitter = LineSplitter::new(max_line);
-    let mut buf = [0u8; 2048];
+    let mut buf = vec![0u8; READ_MIN];
+    let mut said = Said::default();
     loop {
         let n = match conn.read(&mut buf) {
             Ok(0) => {
                 let mut end = End::Closed;
                 splitter.finish(|line| {
-                    if let Some(e) = handle(line, member, max_line) {
+                    if let Some(e) = handle(line, member, max_line, &mut said) {
                         end = e;
                     }
                 });
-                return end;
+                return said.send(member).map_or(end, |()| End::HubGone);
             }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -126,39 +135,74 @@ fn read_lines(conn: &mut Connection, member: &Member, max_line: usize, activity:
         let mut end = None;
         splitter.push(&buf[..n], |line| {
             if end.is_none() {
-                end = handle(line, member, max_line);
+                end = handle(line, member, max_line, &mut said);
             }
         });
+        if let Some(()) = said.send(member) {
+            return End::HubGone;
+        }
         if let Some(end) = end {
             return end;
+        }
+        if n == buf.len() && buf.len() < READ_MAX {
+            buf.resize(buf.len() * 2, 0);
         }
     }
 }
 
+/// Messages read and not yet sent to the hub: consecutive plain lines, sent as one request
+/// when the read ends or before any other command (so order is kept).
+#[derive(Default)]
+struct Said(Vec<String>);
+
+impl Said {
+    /// Sends what is held; `Some` if the hub is gone.
+    fn send(&mut self, member: &Member) -> Option<()> {
+        if self.0.is_empty() {
+            return None;
+        }
+        member
+            .say_all(std::mem::take(&mut self.0))
+            .err()
+            .map(|_| ())
+    }
+}
+
 /// Acts on one line; `Some` ends the session.
-fn handle(line: Line<'_>, member: &Member, max_line: usize) -> Option<End> {
-    let done = match line {
-        Line::TooLong => member.relay(vec![text::error(&format!(
+fn handle(line: Line<'_>, member: &Member, max_line: usize, said: &mut Said) -> Option<End> {
+    let decoded;
+    let input = match line {
+        Line::TooLong => None,
+        Line::Text(bytes) => {
+            decoded = text::decode(bytes);
+            Some(command::parse(&decoded))
+        }
+    };
+    match input {
+        Some(Input::Nothing) => return None,
+        Some(Input::Say(t)) => {
+            said.0.push(t.to_string());
+            return None;
+        }
+        _ => {}
+    }
+    if said.send(member).is_some() {
+        return Some(End::HubGone);
+    }
+    let done = match input {
+        None => member.relay(vec![text::error(&format!(
             "line too long (over {max_line} bytes), not sent"
         ))]),
-        Line::Text(bytes) => {
-            let decoded = text::decode(bytes);
-            match command::parse(&decoded) {
-                Input::Nothing => return None,
-                Input::Say(t) => member.say(t.to_string()),
-                Input::Nick(name) => member.nick(name.to_string()),
-                Input::Join(room) => member.join_room(room.to_string()),
-                Input::Rooms => member.rooms(),
-                Input::Who => member.who(),
-                Input::Msg(to, t) => member.whisper(to.to_string(), t.to_string()),
-                Input::Me(t) => member.act(t.to_string()),
-                Input::Help => {
-                    member.relay(command::HELP.iter().map(|l| text::notice(l)).collect())
-                }
-                Input::Invalid(why) => member.relay(vec![text::error(&why)]),
-                Input::Quit => return Some(End::Quit),
-            }
-        }
+        Some(Input::Nothing | Input::Say(_)) => return None,
+        Some(Input::Nick(name)) => member.nick(name.to_string()),
+        Some(Input::Join(room)) => member.join_room(room.to_string()),
+        Some(Input::Rooms) => member.rooms(),
+        Some(Input::Who) => member.who(),
+        Some(Input::Msg(to, t)) => member.whisper(to.to_string(), t.to_string()),
+        Some(Input::Me(t)) => member.act(t.to_string()),
+        Some(Input::Help) => member.relay(command::HELP.iter().map(|l| text::notice(l)).collect()),
+        Some(Input::Invalid(why)) => member.relay(vec![text::error(&why)]),
+        Some(Input::Quit) => return Some(End::Quit),
     };
     done.err().map(|_| End::HubGone)
 }

@@ -187,3 +187,107 @@ fn a_gone_writer_removes_its_member_and_shutdown_reaches_everyone() {
     );
     drop(b);
 }
+
+#[test]
+fn lines_said_together_reach_each_member_in_one_batch_in_order() {
+    let chat = chat(1024);
+    let (speaker, _out) = join_text(&chat);
+    let (_listener, out) = join_text(&chat);
+    // The listener's welcome, then nothing until the lines (the speaker joined first).
+    until(
+        &out,
+        &format!(
+            "* welcome, you are guest{} in lobby (2 here); /help lists commands\n",
+            speaker.id() + 1
+        ),
+    );
+    let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
+    speaker.say_all(lines.clone()).unwrap();
+    let got = batch(&out);
+    let want: Vec<String> = lines.iter().map(|l| format!("-> {l}\n")).collect();
+    let got: Vec<String> = got
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(got, want, "one batch, every line, in order");
+    // Every reserved line was given back once the hub applied them.
+    assert_eq!(chat.flow.in_transit(), 0);
+}
+
+#[test]
+fn a_run_longer_than_one_request_is_split_and_kept_in_order() {
+    let chat = chat(4096);
+    let (speaker, _out) = join_text(&chat);
+    let (_listener, out) = join_text(&chat);
+    until(
+        &out,
+        &format!(
+            "* welcome, you are guest{} in lobby (2 here); /help lists commands\n",
+            speaker.id() + 1
+        ),
+    );
+    let n = super::outbox::LINES_PER_REQUEST * 2 + 7;
+    speaker
+        .say_all((0..n).map(|i| format!("{i}")).collect())
+        .unwrap();
+    let seen = until(&out, &format!("-> {}\n", n - 1));
+    let want: Vec<String> = (0..n).map(|i| format!("-> {i}\n")).collect();
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn presence_notices_linger_and_go_with_the_next_message_in_order() {
+    let chat = chat(1024);
+    let (watcher, out) = join_text(&chat);
+    until(
+        &out,
+        &format!(
+            "* welcome, you are guest{} in lobby (1 here); /help lists commands\n",
+            watcher.id()
+        ),
+    );
+    // Joins alone arrive together, at most LINGER later, as one batch.
+    let newcomers: Vec<(Member, Outbox)> = (0..5).map(|_| join_text(&chat)).collect();
+    let mut notices = Vec::new();
+    while notices.len() < 5 {
+        notices.extend(batch(&out));
+    }
+    assert_eq!(notices.len(), 5);
+    // A presence notice followed by a message: the message takes the notice along, first.
+    let (late, _late_out) = join_text(&chat);
+    newcomers[0].0.say("after the join".into()).unwrap();
+    let seen = until(&out, "-> after the join\n");
+    assert_eq!(
+        seen,
+        vec![
+            format!("* guest{} joined lobby\n", late.id()),
+            "-> after the join\n".to_string()
+        ]
+    );
+}
+
+#[test]
+fn the_budget_of_lines_in_transit_waits_and_is_given_back() {
+    use super::outbox::{Flow, LINES_IN_TRANSIT};
+    let flow = Flow::new();
+    flow.reserve(LINES_IN_TRANSIT, WAIT);
+    assert_eq!(flow.in_transit(), LINES_IN_TRANSIT);
+    // Full: a second reservation waits until lines are given back.
+    let waiter = {
+        let flow = Arc::clone(&flow);
+        thread::spawn(move || {
+            flow.reserve(10, WAIT);
+            flow.in_transit()
+        })
+    };
+    thread::sleep(Duration::from_millis(20));
+    flow.release(LINES_IN_TRANSIT);
+    assert_eq!(waiter.join().unwrap(), 10);
+    // A request larger than the whole budget goes when nothing else is in transit.
+    flow.release(10);
+    flow.reserve(LINES_IN_TRANSIT * 2, Duration::ZERO);
+    assert_eq!(flow.in_transit(), LINES_IN_TRANSIT * 2);
+    // After its wait, a reservation goes anyway rather than hold its sender for ever.
+    flow.reserve(1, Duration::from_millis(10));
+    assert_eq!(flow.in_transit(), LINES_IN_TRANSIT * 2 + 1);
+}

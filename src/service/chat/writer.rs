@@ -18,6 +18,10 @@ const WRITE_SLICE: Duration = Duration::from_millis(250);
 const WRITE_STALL: Duration = Duration::from_secs(30);
 /// A write buffer larger than this after a flood is given back.
 const KEEP_BUFFER: usize = 64 * 1024;
+/// The most one `write` call is given. A blocking write returns only once all it was given is
+/// in the socket buffer (or at the timeout), and progress is counted when it returns: smaller
+/// writes keep the stall clock true to what a slow reader actually accepts.
+const WRITE_CHUNK: usize = 64 * 1024;
 
 /// Input to a writer other than deliveries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +128,7 @@ pub fn run<W: Output>(
 fn write_patiently(out: &mut impl Output, mut bytes: &[u8], outbox: &Outbox) -> io::Result<()> {
     let mut last_progress = Instant::now();
     while !bytes.is_empty() {
-        match out.write(bytes) {
+        match out.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
             Ok(0) => return fail(out, io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 bytes = &bytes[n..];

@@ -1,12 +1,11 @@
 //! The hub's fan-out and flow control: rendering a delivery once per wire format, pending
 //! batches, hand-over to outboxes, and the members that are behind.
 
-use super::{Hub, Member};
+use super::{Hub, Member, LINGER};
 use crate::service::chat::delivery::{Delivery, Departure, Packet};
 use crate::service::chat::outbox::HandOver;
 use crate::service::chat::request::MemberId;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 use std::time::Duration;
 
 impl Hub {
@@ -18,10 +17,22 @@ impl Hub {
         except: Option<MemberId>,
         d: &Delivery<'_>,
     ) -> usize {
+        self.broadcast_all(key, except, std::slice::from_ref(d))
+    }
+
+    /// Queues every one of `ds`, in order, for everyone in the room `key` but `except`, each
+    /// rendered once per wire format; returns how many members they were queued for.
+    pub(super) fn broadcast_all(
+        &mut self,
+        key: &str,
+        except: Option<MemberId>,
+        ds: &[Delivery<'_>],
+    ) -> usize {
         let Some(room) = self.rooms.get(key) else {
             return 0;
         };
         self.rendered.clear();
+        let urgent = ds.iter().any(|d| !d.is_presence());
         let mut count = 0;
         for &id in &room.members {
             if Some(id) == except {
@@ -31,15 +42,16 @@ impl Hub {
                 continue;
             };
             let format = m.format();
-            let packet = match self.rendered.iter().find(|(f, _)| *f == format) {
-                Some((_, p)) => Arc::clone(p),
+            let at = match self.rendered.iter().position(|(f, _)| *f == format) {
+                Some(at) => at,
                 None => {
-                    let p = m.render.render(d);
-                    self.rendered.push((format, Arc::clone(&p)));
-                    p
+                    let packets = ds.iter().map(|d| m.render.render(d)).collect();
+                    self.rendered.push((format, packets));
+                    self.rendered.len() - 1
                 }
             };
-            Self::push(&mut self.dirty, id, m, packet);
+            Self::mark(&mut self.dirty, id, m, urgent);
+            m.pending.extend(self.rendered[at].1.iter().cloned());
             count += 1;
         }
         self.rendered.clear();
@@ -66,29 +78,67 @@ impl Hub {
         }
     }
 
-    /// Adds a packet to a member's pending batch. Pending packets are bounded by one burst:
-    /// they are handed over at the end of every burst.
+    /// Adds a packet that is not a presence notice to a member's pending batch. Pending
+    /// packets are handed over at the end of every burst, presence notices alone at most
+    /// [`LINGER`] later.
     pub(super) fn push(dirty: &mut Vec<MemberId>, id: MemberId, m: &mut Member, packet: Packet) {
-        if m.pending.is_empty() {
-            dirty.push(id);
-        }
+        Self::mark(dirty, id, m, true);
         m.pending.push(packet);
     }
 
-    /// Hands every member with pending packets one batch. Never waits.
+    /// Notes that a member is about to get a packet: dirty if it had none pending, or if this
+    /// is the first urgent one behind lingering notices.
+    fn mark(dirty: &mut Vec<MemberId>, id: MemberId, m: &mut Member, urgent: bool) {
+        if m.pending.is_empty() || (urgent && !m.urgent) {
+            dirty.push(id);
+        }
+        m.urgent |= urgent;
+    }
+
+    /// Hands every member with urgent pending packets one batch; a member with presence
+    /// notices only lingers (see [`LINGER`]). Never waits.
     pub(super) fn flush(&mut self) {
+        let now = self.flow.now_ms();
         // Removing a member notifies its room, which can dirty others: loop until quiet.
         while !self.dirty.is_empty() {
             for id in std::mem::take(&mut self.dirty) {
+                let Some(m) = self.members.get_mut(&id) else {
+                    continue;
+                };
+                if m.urgent {
+                    self.hand_over(id);
+                } else if !m.pending.is_empty() && !m.lingering {
+                    m.lingering = true;
+                    self.lingering
+                        .push_back((now + LINGER.as_millis() as u64, id));
+                }
+            }
+        }
+    }
+
+    /// Hands over the batches of members whose presence notices have lingered long enough
+    /// (every one of them if `all`); returns how long until the next is due.
+    pub(super) fn expire_lingering(&mut self, all: bool) -> Option<Duration> {
+        let now = self.flow.now_ms();
+        while let Some(&(due, id)) = self.lingering.front() {
+            if due > now && !all {
+                return Some(Duration::from_millis(due - now));
+            }
+            self.lingering.pop_front();
+            if self.members.get(&id).is_some_and(|m| m.lingering) {
                 self.hand_over(id);
             }
         }
+        self.flush();
+        None
     }
 
     pub(super) fn hand_over(&mut self, id: MemberId) {
         let Some(m) = self.members.get_mut(&id) else {
             return;
         };
+        m.urgent = false;
+        m.lingering = false;
         if m.pending.is_empty() {
             return;
         }

@@ -24,15 +24,21 @@ use super::outbox::{Flow, Marks, OutboxSender};
 pub use super::request::{MemberId, Request};
 use super::rules::{self, LOBBY};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Requests applied per burst before the hub hands batches over (bounds one burst's memory).
+/// Requests applied per burst before the hub hands batches over (bounds one burst's memory),
+/// a request that carries lines counting once per line; the last request may pass it by at
+/// most [`LINES_PER_REQUEST`](super::outbox::LINES_PER_REQUEST).
 pub const MAX_BURST: usize = 1024;
 /// While some member is behind, the hub looks at it at least this often.
 const TICK: Duration = Duration::from_millis(50);
+/// How long presence notices (joined, left, renamed) alone may wait for a member before they
+/// are handed over: a crowd joining at once then wakes each member's writer once per `LINGER`,
+/// not once per newcomer. Anything else for the member takes them along at once, in order.
+pub const LINGER: Duration = Duration::from_millis(20);
 
 /// Counters the hub keeps; read by the stats line.
 #[derive(Debug, Default)]
@@ -58,6 +64,10 @@ struct Member {
     render: Arc<dyn Render>,
     outbox: OutboxSender,
     pending: Vec<Packet>,
+    /// Something in `pending` is not a presence notice: hand it over at the end of the burst.
+    urgent: bool,
+    /// In the hub's `lingering` queue.
+    lingering: bool,
 }
 
 impl Member {
@@ -86,8 +96,10 @@ pub struct Hub {
     dirty: Vec<MemberId>,
     /// Members behind, looked at every [`TICK`].
     behind: Vec<MemberId>,
+    /// Members with presence notices only, by when they are due ([`LINGER`] after the first).
+    lingering: VecDeque<(u64, MemberId)>,
     /// One broadcast's packets, per wire format.
-    rendered: Vec<(usize, Packet)>,
+    rendered: Vec<(usize, Vec<Packet>)>,
     marks: Marks,
     /// A behind member whose writer has written nothing for this long is too slow.
     stall: Duration,
@@ -119,6 +131,7 @@ impl Hub {
             names: HashMap::new(),
             dirty: Vec::new(),
             behind: Vec::new(),
+            lingering: VecDeque::new(),
             rendered: Vec::new(),
             marks,
             stall,
@@ -130,25 +143,34 @@ impl Hub {
     /// Serves requests until a `Shutdown` or until every sender is gone.
     pub fn run(mut self, requests: &Receiver<Request>) {
         loop {
-            let first = if self.behind.is_empty() {
-                match requests.recv() {
+            let due = self.expire_lingering(false);
+            let wait = match (self.behind.is_empty(), due) {
+                (true, None) => None,
+                (true, Some(d)) => Some(d),
+                (false, d) => Some(d.map_or(TICK, |d| d.min(TICK))),
+            };
+            let first = match wait {
+                None => match requests.recv() {
                     Ok(r) => Some(r),
                     Err(_) => return,
-                }
-            } else {
-                match requests.recv_timeout(TICK) {
+                },
+                Some(wait) => match requests.recv_timeout(wait) {
                     Ok(r) => Some(r),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
-                }
+                },
             };
             let mut next = first;
             let mut applied = 0;
             while let Some(request) = next {
+                let lines = request.lines();
+                applied += lines.max(1);
                 if let Next::Stop = self.apply(request) {
                     return;
                 }
-                applied += 1;
+                if lines > 0 {
+                    self.flow.release(lines);
+                }
                 next = if applied < MAX_BURST {
                     requests.try_recv().ok()
                 } else {
@@ -170,8 +192,8 @@ impl Hub {
             }
             Request::Rename { id, name, reply } => self.rename(id, &name, reply),
             Request::Move { id, room, reply } => self.move_to(id, &room, reply),
-            Request::Say { id, text } => self.say(id, &text, false),
-            Request::Act { id, text } => self.say(id, &text, true),
+            Request::Say { id, lines } => self.say(id, &lines, false),
+            Request::Act { id, text } => self.say(id, std::slice::from_ref(&text), true),
             Request::Whisper { id, to, text } => self.whisper(id, &to, &text),
             Request::Rooms { id, reply } => {
                 let list: Vec<(&str, usize)> = self
@@ -251,6 +273,8 @@ impl Hub {
                 render,
                 outbox,
                 pending: Vec::new(),
+                urgent: false,
+                lingering: false,
             },
         );
         let here = self.enter(id, LOBBY, LOBBY);
@@ -416,29 +440,37 @@ impl Hub {
         self.broadcast(&key, Some(id), &joined);
     }
 
-    fn say(&mut self, id: MemberId, text: &str, action: bool) {
+    /// Messages (or actions) from a member to the others in its room, in one pass over them.
+    fn say(&mut self, id: MemberId, lines: &[String], action: bool) {
         let Some(m) = self.members.get(&id) else {
             return;
         };
         let (key, from, named) = (m.room.clone(), m.label.clone(), m.named);
         let room = self.room_name(&key);
-        let d = if action {
-            Delivery::Action {
-                room: &room,
-                from: &from,
-                text,
-            }
-        } else {
-            Delivery::Message {
-                room: &room,
-                from: &from,
-                named,
-                text,
-            }
-        };
-        self.stats.lines_in.fetch_add(1, Relaxed);
-        let sent = self.broadcast(&key, Some(id), &d);
-        self.stats.lines_out.fetch_add(sent as u64, Relaxed);
+        let ds: Vec<Delivery<'_>> = lines
+            .iter()
+            .map(|text| {
+                if action {
+                    Delivery::Action {
+                        room: &room,
+                        from: &from,
+                        text,
+                    }
+                } else {
+                    Delivery::Message {
+                        room: &room,
+                        from: &from,
+                        named,
+                        text,
+                    }
+                }
+            })
+            .collect();
+        self.stats.lines_in.fetch_add(lines.len() as u64, Relaxed);
+        let sent = self.broadcast_all(&key, Some(id), &ds);
+        self.stats
+            .lines_out
+            .fetch_add((sent * lines.len()) as u64, Relaxed);
     }
 
     fn whisper(&mut self, id: MemberId, to: &str, text: &str) {
