@@ -3,9 +3,11 @@
 //! member's own [`Render`], once per wire format present in a room. It never touches a socket
 //! and never waits on a writer.
 //!
-//! Sessions send [`Request`]s over one bounded channel. The hub drains every request already
-//! pending (up to [`MAX_BURST`]), applies them all, and only then hands each affected member one
-//! batch, so a burst of N lines costs each recipient one wake-up and one write, not N.
+//! Sessions send [`Request`]s over one bounded channel (the lines of one read travel as one
+//! request, within the budget of [`LINES_IN_TRANSIT`](super::outbox::LINES_IN_TRANSIT)). The hub
+//! drains every request already pending (up to [`MAX_BURST`] lines), applies them all, and only
+//! then hands each affected member one batch, so a burst of N lines costs each recipient one
+//! wake-up and one write, not N. Presence notices alone linger up to [`LINGER`].
 //!
 //! Flow control. A member with more than `high` packets in flight is *behind*; while any
 //! member is behind, senders wait at the chat's gate before each message (see
