@@ -19,14 +19,16 @@
 //! that reads is not dropped, a client that does not read is dropped within the stall time of
 //! falling behind, and every outbox stays under `hard`.
 
+mod acts;
 mod fanout;
 
-use super::delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
+use super::delivery::{Delivery, Departure, Packet, Render, Reply};
 use super::outbox::{Flow, Marks, OutboxSender};
 pub use super::request::{MemberId, Request};
 use super::rules::{self, LOBBY};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,28 @@ const TICK: Duration = Duration::from_millis(50);
 /// are handed over: a crowd joining at once then wakes each member's writer once per `LINGER`,
 /// not once per newcomer. Anything else for the member takes them along at once, in order.
 pub const LINGER: Duration = Duration::from_millis(20);
+
+/// Hashes member ids, which the chat issues in sequence: a multiply, not SipHash, since a
+/// broadcast looks up every member of the room (ids are not chosen by clients, so there is no
+/// flooding attack to resist).
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Counters the hub keeps; read by the stats line.
 #[derive(Debug, Default)]
@@ -89,7 +113,7 @@ struct Room {
 /// The hub's state. Build with [`Hub::new`], then [`Hub::run`] on its own thread.
 #[derive(Debug)]
 pub struct Hub {
-    members: HashMap<MemberId, Member>,
+    members: HashMap<MemberId, Member, BuildHasherDefault<IdHasher>>,
     /// By [`rules::key`].
     rooms: BTreeMap<String, Room>,
     /// Nicknames and guest labels by [`rules::key`].
@@ -128,7 +152,7 @@ impl Hub {
         );
         stats.rooms.store(1, Relaxed);
         Hub {
-            members: HashMap::new(),
+            members: HashMap::default(),
             rooms,
             names: HashMap::new(),
             dirty: Vec::new(),
@@ -344,169 +368,5 @@ impl Hub {
         }
         self.stats.rooms.store(self.rooms.len(), Relaxed);
         name
-    }
-
-    fn rename(&mut self, id: MemberId, name: &str, reply: Option<Sender<Reply>>) {
-        let Some(m) = self.members.get(&id) else {
-            return;
-        };
-        let key = rules::key(name);
-        let refusal = if !rules::is_valid_name(name) {
-            Some(Refusal::InvalidName(name))
-        } else {
-            match self.names.get(&key) {
-                Some(&owner) if owner == id => Some(Refusal::AlreadyNamed(&m.label)),
-                Some(_) => Some(Refusal::NickTaken(name)),
-                None if rules::is_reserved(name) => Some(Refusal::NickReserved(name)),
-                None => None,
-            }
-        };
-        if let Some(r) = refusal {
-            if let Some(packet) = refuse(m.render.as_ref(), r, reply) {
-                self.push_to(id, packet);
-            }
-            return;
-        }
-        let m = self.members.get_mut(&id).expect("checked above");
-        let old = std::mem::replace(&mut m.label, name.to_string());
-        m.named = true;
-        let room_key = m.room.clone();
-        self.names.remove(&rules::key(&old));
-        self.names.insert(key, id);
-        match reply {
-            Some(reply) => {
-                let _ = reply.try_send(Reply::Done);
-            }
-            None => self.deliver(id, &Delivery::Named { nick: name }),
-        }
-        let room = self.room_name(&room_key);
-        let renamed = Delivery::Renamed {
-            room: &room,
-            from: &old,
-            to: name,
-        };
-        self.broadcast(&room_key, Some(id), &renamed);
-    }
-
-    fn move_to(&mut self, id: MemberId, wanted: &str, reply: Option<Sender<Reply>>) {
-        let Some(m) = self.members.get(&id) else {
-            return;
-        };
-        let key = rules::key(wanted);
-        let room = self.room_name(&key);
-        let refusal = if !rules::is_valid_name(wanted) {
-            Some(Refusal::InvalidName(wanted))
-        } else if m.room == key {
-            Some(Refusal::AlreadyInRoom(&room))
-        } else {
-            None
-        };
-        if let Some(r) = refusal {
-            if let Some(packet) = refuse(m.render.as_ref(), r, reply) {
-                self.push_to(id, packet);
-            }
-            return;
-        }
-        let (label, old_key) = (m.label.clone(), m.room.clone());
-        let old = self.exit(id, &old_key);
-        let left = Delivery::Left {
-            room: &old,
-            nick: &label,
-            why: Departure::Left,
-        };
-        self.broadcast(&old_key, None, &left);
-        let here = self.enter(id, &key, wanted);
-        if let Some(m) = self.members.get_mut(&id) {
-            m.room = key.clone();
-        }
-        let room = self.room_name(&key);
-        match reply {
-            Some(reply) => {
-                let mut members: Vec<String> = self.rooms[&key]
-                    .members
-                    .iter()
-                    .filter_map(|m| self.members.get(m).map(|m| m.label.clone()))
-                    .collect();
-                members.sort_unstable();
-                let _ = reply.try_send(Reply::Joined {
-                    room: room.clone(),
-                    members,
-                });
-            }
-            None => self.deliver(id, &Delivery::RoomJoined { room: &room, here }),
-        }
-        let joined = Delivery::Joined {
-            room: &room,
-            nick: &label,
-        };
-        self.broadcast(&key, Some(id), &joined);
-    }
-
-    /// Messages (or actions) from a member to the others in its room, in one pass over them.
-    fn say(&mut self, id: MemberId, lines: &[String], action: bool) {
-        let Some(m) = self.members.get(&id) else {
-            return;
-        };
-        let (key, from, named) = (m.room.clone(), m.label.clone(), m.named);
-        let room = self.room_name(&key);
-        let ds: Vec<Delivery<'_>> = lines
-            .iter()
-            .map(|text| {
-                if action {
-                    Delivery::Action {
-                        room: &room,
-                        from: &from,
-                        text,
-                    }
-                } else {
-                    Delivery::Message {
-                        room: &room,
-                        from: &from,
-                        named,
-                        text,
-                    }
-                }
-            })
-            .collect();
-        self.stats.lines_in.fetch_add(lines.len() as u64, Relaxed);
-        let sent = self.broadcast_all(&key, Some(id), &ds);
-        self.stats
-            .lines_out
-            .fetch_add((sent * lines.len()) as u64, Relaxed);
-    }
-
-    fn whisper(&mut self, id: MemberId, to: &str, text: &str) {
-        let Some(from) = self.members.get(&id).map(|m| m.label.clone()) else {
-            return;
-        };
-        match self.names.get(&rules::key(to)).copied() {
-            Some(target) if target == id => {
-                self.deliver(id, &Delivery::Refused(Refusal::MessageToSelf));
-            }
-            Some(target) => {
-                self.stats.lines_in.fetch_add(1, Relaxed);
-                self.stats.lines_out.fetch_add(1, Relaxed);
-                self.deliver(target, &Delivery::Private { from: &from, text });
-            }
-            None => self.deliver(id, &Delivery::Refused(Refusal::NoSuchNick(to))),
-        }
-    }
-
-    fn room_name(&self, key: &str) -> String {
-        self.rooms
-            .get(key)
-            .map_or_else(|| key.to_string(), |r| r.name.clone())
-    }
-}
-
-/// Answers a refused request: on its reply channel if it has one (nothing to deliver), else as
-/// the packet to deliver to the member.
-fn refuse(render: &dyn Render, r: Refusal<'_>, reply: Option<Sender<Reply>>) -> Option<Packet> {
-    match reply {
-        Some(reply) => {
-            let _ = reply.try_send(Reply::Refused(r.describe()));
-            None
-        }
-        None => Some(render.render(&Delivery::Refused(r))),
     }
 }
