@@ -216,8 +216,8 @@ fn run_all(env: &servers::Env, o: &Options, runs: &[Run]) -> Results {
                         k += 1;
                         let t = Instant::now();
                         let place = Place { k, n, round };
-                        let r = servers::start(env, target, run.service).and_then(|s| {
-                            runner::bench(env, o.quick, &o.out, (run, target, place), &s)
+                        let r = servers::start(env, target, run.service).and_then(|mut s| {
+                            runner::bench(env, o.quick, &o.out, (run, target, place), &mut s)
                         });
                         eprintln!(
                             "{target:>15} r{round}  {:<32} {:>12}  ({:.1} s)",

@@ -104,7 +104,7 @@ pub fn bench(
     quick: bool,
     out: &Path,
     (run, target, place): (&Run, &str, Place),
-    server: &Server,
+    server: &mut Server,
 ) -> Result<Row, String> {
     let mut cmd = command(env, quick, out, run, target, server);
     let relay = progress::wanted();
@@ -175,12 +175,21 @@ pub fn bench(
             let head = format!("== round {}, {target}: {}\n", place.round, run.label());
             std::io::Write::write_all(&mut f, format!("{head}{log}").as_bytes())
         });
+    let crashed = server
+        .exited()
+        .map(|how| format!("the server exited ({how}) during the run"));
     if !status.success() {
         // `threadsock bench: SCENARIO against ADDR: why`: the why.
         let text = progress::split(&raw).1;
         let prefix = format!("against {}: ", server.addr);
-        let why = text.split_once(&prefix).map_or(text.as_str(), |(_, w)| w);
-        return Err(why.trim().to_string());
+        let why = text
+            .split_once(&prefix)
+            .map_or(text.as_str(), |(_, w)| w)
+            .trim();
+        return Err(crashed.map_or(why.to_string(), |c| format!("{c}; bench: {why}")));
+    }
+    if let Some(c) = crashed {
+        return Err(c);
     }
     parse_last_row(&out.join("results.csv"), run, before)
 }
