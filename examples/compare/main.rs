@@ -1,7 +1,7 @@
 //! The blocking-vs-event-driven comparison, one command:
 //!
 //! ```sh
-//! cargo run --release --example compare -- --quick            # about 5-6 minutes on 2 cores
+//! cargo run --release --example compare -- --quick            # about 6 minutes on 2 cores
 //! cargo run --release --example compare -- --out examples/compare/results   # refresh the README's figures
 //! ```
 //!
