@@ -4,6 +4,12 @@
 //!
 //!     cargo run --release --example socketio_conformance
 //!     ../shared/conformance/run.sh all
+//!
+//! Optional arguments `[PORT [PING_INTERVAL_MS PING_TIMEOUT_MS]]` (defaults 3000, 300 and 200,
+//! what the suites expect; port 0 lets the OS pick) serve it elsewhere: the comparison
+//! (`examples/compare`) uses it as a Socket.IO app that sends a joining client nothing but
+//! its `auth` event, with socket.io's default pings (25000 20000). Prints
+//! `listening socketio/tcp ADDR` once bound.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -42,18 +48,32 @@ fn emit_auth(ns: &Namespace) {
     });
 }
 
+/// The numeric argument at `index`, or `default` when absent; a malformed one exits 2.
+fn arg<T: std::str::FromStr>(index: usize, default: T) -> T {
+    match std::env::args().nth(index) {
+        None => default,
+        Some(a) => a.parse().unwrap_or_else(|_| {
+            eprintln!("usage: socketio_conformance [PORT [PING_INTERVAL_MS PING_TIMEOUT_MS]]");
+            std::process::exit(2)
+        }),
+    }
+}
+
 fn main() -> std::io::Result<()> {
+    let port: u16 = arg(1, 3000);
+    let interval = Duration::from_millis(arg(2, 300));
+    let timeout = Duration::from_millis(arg(3, 200));
     let config = |path: &str| EngineConfig {
         path: path.into(),
-        ping_interval: Duration::from_millis(300),
-        ping_timeout: Duration::from_millis(200),
+        ping_interval: interval,
+        ping_timeout: timeout,
         max_payload: 1_000_000,
         cors: Cors::Any,
         ..EngineConfig::default()
     };
     let engine = Engine::new(config("/engine.io/"), Box::new(Echo), Flow::new());
     let io = SocketIo::builder()
-        .ping(Duration::from_millis(300), Duration::from_millis(200))
+        .ping(interval, timeout)
         .max_payload(1_000_000)
         .connect_timeout(Duration::from_millis(1000))
         .cors(Cors::Any)
@@ -72,10 +92,15 @@ fn main() -> std::io::Result<()> {
     });
     emit_auth(&io.of("/custom"));
     let routes: Vec<Arc<dyn Route>> = vec![Arc::new(engine), Arc::new(io)];
-    let listener = TcpListener::bind("127.0.0.1:3000")?;
-    let mut server = Server::new(Limits::default());
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let addr = listener.local_addr()?;
+    // Room for the comparison's 10,000 idle clients (the suites open a few).
+    let mut server = Server::new(Limits {
+        max_conns: 12_000,
+        ..Limits::default()
+    });
     server.add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))?;
-    println!("listening socketio/tcp 127.0.0.1:3000");
+    println!("listening socketio/tcp {addr}");
     loop {
         std::thread::park();
     }

@@ -8,6 +8,9 @@
 //! ```
 //!
 //! Prints `listening socketio/tcp 127.0.0.1:PORT` on stdout once bound, then runs until killed.
+//! With `CHAT_ANNOUNCE=0` in the environment nobody is told of joins and leaves (no `joined` or
+//! `left` events): the comparison's sio-idle and sio-connect runs use it, since announcing each
+//! of N clients joining the lobby to all the others costs N²/2 events.
 //!
 //! Client to server: `nick` (name; ack `{"ok":true}` or `{"error":..}`), `join` (room; ack
 //! `{"room":..,"members":[..]}` or `{"error":..}`), `message` (text), `act` (text), `msg`
@@ -41,6 +44,8 @@ struct Chat {
     /// Room key (lowercased) to its displayed name.
     rooms: Arc<Mutex<HashMap<String, String>>>,
     next_guest: Arc<AtomicU64>,
+    /// Whether joins and leaves are announced to the room (`CHAT_ANNOUNCE=0`: not).
+    announce: bool,
 }
 
 impl Default for Chat {
@@ -52,6 +57,7 @@ impl Default for Chat {
                 LOBBY.to_string(),
             )]))),
             next_guest: Arc::new(AtomicU64::new(1)),
+            announce: std::env::var("CHAT_ANNOUNCE").map_or(true, |v| v != "0"),
         }
     }
 }
@@ -134,6 +140,9 @@ async fn enter_room(s: &SocketRef, chat: &Chat, name: &str) {
     };
     s.extensions.insert(Room(key.clone()));
     s.join(key.clone());
+    if !chat.announce {
+        return;
+    }
     let nick = nick_of(s);
     let _ = s
         .to(key)
@@ -151,17 +160,19 @@ async fn leave_room(s: &SocketRef, chat: &Chat) {
     let key = room_of(s);
     let room = chat.room_name(&key);
     s.leave(key.clone());
-    let nick = nick_of(s);
-    let _ = s
-        .to(key.clone())
-        .emit(
-            "left",
-            &RoomNick {
-                room: &room,
-                nick: &nick,
-            },
-        )
-        .await;
+    if chat.announce {
+        let nick = nick_of(s);
+        let _ = s
+            .to(key.clone())
+            .emit(
+                "left",
+                &RoomNick {
+                    room: &room,
+                    nick: &nick,
+                },
+            )
+            .await;
+    }
     let empty = s.within(key.clone()).sockets().iter().all(|o| o.id == s.id);
     if key != LOBBY && empty {
         chat.rooms.lock().unwrap().remove(&key);

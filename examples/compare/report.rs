@@ -1,9 +1,18 @@
-//! The comparison's output: Markdown tables with ratios, and the SVG chart.
+//! The comparison's tables: per group of servers, the median over the rounds of each cell with
+//! its spread (min–max), and ratios of medians; then p99 latency, or threads and RSS for the
+//! idle runs.
 
-use super::svg;
-use super::{Env, Row, Run, TARGETS};
+use super::plan::{Den, Group, Run};
+use super::runner::Row;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+
+/// Every round's outcome of (run index, target), in round order. An `Err` starting with
+/// [`ABSENT`] means the target could not run at all (e.g. Node not installed).
+pub type Results = HashMap<(usize, &'static str), Vec<Result<Row, String>>>;
+
+/// The prefix of an outcome for a target that is not available.
+pub const ABSENT: &str = "n/a: ";
 
 pub fn human(v: f64) -> String {
     if v >= 1e6 {
@@ -17,126 +26,193 @@ pub fn human(v: f64) -> String {
     }
 }
 
-pub type Results = HashMap<(usize, &'static str), Result<Row, String>>;
-
-fn cell(results: &Results, i: usize, target: &str, run: &Run) -> String {
-    match results.get(&(i, target_key(target))) {
-        None => "n/a".into(),
-        Some(Err(e)) => format!("failed: {}", e.chars().take(40).collect::<String>()),
-        Some(Ok(r)) => {
-            let mut s = r.value(run).map_or("?".into(), human);
-            if r.errors > 0 {
-                let _ = write!(s, " ({} err)", r.errors);
-            }
-            s
-        }
-    }
+/// The median, min and max of some figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
-fn target_key(t: &str) -> &'static str {
-    TARGETS.iter().copied().find(|x| *x == t).unwrap_or("?")
-}
-
-fn ratio(results: &Results, i: usize, a: &str, b: &str, run: &Run) -> String {
-    let get = |t: &str| match results.get(&(i, target_key(t))) {
-        Some(Ok(r)) => r.value(run),
-        _ => None,
+/// `None` for no figures; the median of an even count is the mean of the middle two.
+pub fn stat(mut v: Vec<f64>) -> Option<Stat> {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = match n {
+        0 => return None,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     };
-    match (get(a), get(b)) {
-        (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
-        _ => "–".into(),
-    }
+    Some(Stat {
+        median,
+        min: v[0],
+        max: v[n - 1],
+    })
 }
 
-pub fn tables(runs: &[Run], results: &Results, env: &Env) -> String {
-    let mut s = String::from(
-        "| scenario | metric | threadsock | tokio | node | threadsock/tokio | threadsock/node |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: |\n",
-    );
-    for (i, run) in runs.iter().enumerate() {
-        let node = if env.node {
-            cell(results, i, "node", run)
-        } else {
-            "node not found".into()
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {node} | {} | {} |",
-            run.label(),
-            run.metric(),
-            cell(results, i, "threadsock", run),
-            cell(results, i, "tokio", run),
-            ratio(results, i, "threadsock", "tokio", run),
-            ratio(results, i, "threadsock", "node", run),
-        );
+/// The successful rows of a cell.
+fn rows<'a>(results: &'a Results, i: usize, target: &'static str) -> Vec<&'a Row> {
+    results
+        .get(&(i, target))
+        .map(|v| v.iter().filter_map(|r| r.as_ref().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The statistics of `f` over a cell's successful rounds.
+pub fn cell_stat(
+    results: &Results,
+    i: usize,
+    target: &'static str,
+    f: impl Fn(&Row) -> Option<f64>,
+) -> Option<Stat> {
+    stat(rows(results, i, target).into_iter().filter_map(f).collect())
+}
+
+/// `median (min–max)` of `f`, the errors summed over rounds, and failed rounds.
+fn cell(
+    results: &Results,
+    i: usize,
+    target: &'static str,
+    f: &dyn Fn(&Row) -> Option<f64>,
+) -> String {
+    let Some(outcomes) = results.get(&(i, target)) else {
+        return "–".into();
+    };
+    let failures: Vec<&String> = outcomes.iter().filter_map(|r| r.as_ref().err()).collect();
+    if let Some(why) = failures.first().and_then(|w| w.strip_prefix(ABSENT)) {
+        return format!("n/a ({why})");
     }
-    s.push_str("\nLatency p99 (µs) and server threads / RSS:\n\n| scenario | threadsock | tokio | node |\n| --- | ---: | ---: | ---: |\n");
-    for (i, run) in runs.iter().enumerate() {
-        let c = |t: &str| match results.get(&(i, target_key(t))) {
-            Some(Ok(r)) if run.scenario == "idle" => format!(
-                "{} threads, {} MiB",
-                r.threads.map_or("?".into(), |t| format!("{t:.0}")),
-                r.rss_kb
-                    .map_or("?".into(), |k| format!("{:.1}", k / 1024.0))
-            ),
-            Some(Ok(r)) => r.p99_us.map_or("–".into(), |p| format!("{p:.0}")),
-            _ => "–".into(),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            run.label(),
-            c("threadsock"),
-            c("tokio"),
-            c("node")
-        );
+    let mut s = match cell_stat(results, i, target, f) {
+        None if !failures.is_empty() => {
+            let why: String = failures[0].chars().take(60).collect();
+            return format!("failed: {}", why.replace(['|', '\n'], " "));
+        }
+        None => "?".into(),
+        Some(st) if st.min == st.max => human(st.median),
+        Some(st) => format!("{} ({}–{})", human(st.median), human(st.min), human(st.max)),
+    };
+    let errors: u64 = rows(results, i, target).iter().map(|r| r.errors).sum();
+    if errors > 0 {
+        let _ = write!(s, " ({errors} err)");
+    }
+    if !failures.is_empty() {
+        let _ = write!(s, " ({} of {} failed)", failures.len(), outcomes.len());
     }
     s
 }
 
-pub fn chart(runs: &[Run], results: &Results, targets: &[&'static str]) -> String {
-    let panel =
-        |title: &str, y: &str, scenario: &str, value: &dyn Fn(&Row) -> Option<f64>| svg::Panel {
-            title: title.into(),
-            x_label: if scenario == "chat" {
-                "clients"
-            } else {
-                "connections"
-            }
-            .into(),
-            y_label: y.into(),
-            log_x: true,
-            series: targets
+/// A ratio of medians, and for [`Den::Faster`] the target that was faster.
+fn ratio(
+    results: &Results,
+    i: usize,
+    run: &Run,
+    num: &'static str,
+    den: Den,
+) -> (String, Option<&'static str>) {
+    let median = |t: &'static str| cell_stat(results, i, t, |r| r.value(run)).map(|s| s.median);
+    let (den_value, faster) = match den {
+        Den::Target(t) => (median(t), None),
+        Den::Faster(ts) => {
+            let best = ts
                 .iter()
-                .map(|t| svg::Series {
-                    name: (*t).to_string(),
-                    points: runs
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.scenario == scenario)
-                        .filter_map(|(i, r)| match results.get(&(i, *t)) {
-                            Some(Ok(row)) => value(row).map(|v| (r.conns as f64, v)),
-                            _ => None,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        };
-    svg::render(&[
-        panel(
-            "Echo ping-pong 64 B: round trips/s",
-            "round trips/s",
-            "echo",
-            &|r| Some(r.ops_per_s),
-        ),
-        panel("Echo ping-pong 64 B: p99 latency", "µs", "echo", &|r| {
-            r.p99_us
-        }),
-        panel("Idle connections: server RSS", "MiB", "idle", &|r| {
-            r.rss_kb.map(|k| k / 1024.0)
-        }),
-        panel("Chat fan-out: lines delivered/s", "lines/s", "chat", &|r| {
-            Some(r.ops_per_s)
-        }),
-    ])
+                .filter_map(|&t| median(t).map(|m| (t, m)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            (best.map(|b| b.1), best.map(|b| b.0))
+        }
+    };
+    match (median(num), den_value) {
+        (Some(x), Some(y)) if y > 0.0 => (format!("{:.2}", x / y), faster),
+        _ => ("–".into(), faster),
+    }
+}
+
+/// One group's two tables, for the runs of that group; `targets` are the ones that ran.
+pub fn group_tables(
+    group: Group,
+    runs: &[Run],
+    results: &Results,
+    targets: &[&'static str],
+) -> String {
+    let ratios = group.ratios();
+    let has_faster = ratios.iter().any(|r| matches!(r.den, Den::Faster(_)));
+    let mut s = format!("### {}\n\n| scenario | metric |", group.title());
+    for t in targets {
+        let _ = write!(s, " {t} |");
+    }
+    for r in ratios {
+        let _ = write!(s, " {} |", r.header);
+    }
+    if has_faster {
+        s.push_str(" faster node |");
+    }
+    s.push_str("\n| --- | --- |");
+    let columns = targets.len() + ratios.len() + usize::from(has_faster);
+    s.push_str(&" ---: |".repeat(columns));
+    s.push('\n');
+    let mine: Vec<(usize, &Run)> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.group == group)
+        .collect();
+    for &(i, run) in &mine {
+        let _ = write!(s, "| {} | {} |", run.label(), run.metric());
+        for &t in targets {
+            let _ = write!(s, " {} |", cell(results, i, t, &|r| r.value(run)));
+        }
+        let mut faster = None;
+        for r in ratios {
+            let (text, f) = ratio(results, i, run, r.num, r.den);
+            faster = faster.or(f);
+            let _ = write!(s, " {text} |");
+        }
+        if has_faster {
+            let _ = write!(s, " {} |", faster.unwrap_or("–"));
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "\nLatency p99 (µs), or for idle runs server threads and RSS (medians):\n\n| scenario |",
+    );
+    for t in targets {
+        let _ = write!(s, " {t} |");
+    }
+    s.push_str("\n| --- |");
+    s.push_str(&" ---: |".repeat(targets.len()));
+    s.push('\n');
+    for &(i, run) in &mine {
+        let _ = write!(s, "| {} |", run.label());
+        for &t in targets {
+            let p99 = cell_stat(results, i, t, |r| r.p99_us);
+            let text = if run.holds() {
+                let threads = cell_stat(results, i, t, |r| r.threads);
+                let rss = cell_stat(results, i, t, |r| r.rss_kb.map(|k| k / 1024.0));
+                match (threads, rss) {
+                    (Some(th), Some(m)) => format!("{:.0} threads, {:.1} MiB", th.median, m.median),
+                    _ => "–".into(),
+                }
+            } else {
+                p99.map_or("–".into(), |p| format!("{:.0}", p.median))
+            };
+            let _ = write!(s, " {text} |");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_spreads() {
+        assert_eq!(stat(vec![]), None);
+        let one = stat(vec![3.0]).unwrap();
+        assert_eq!((one.median, one.min, one.max), (3.0, 3.0, 3.0));
+        let two = stat(vec![4.0, 2.0]).unwrap();
+        assert_eq!((two.median, two.min, two.max), (3.0, 2.0, 4.0));
+        let three = stat(vec![9.0, 1.0, 2.0, f64::NAN]).unwrap();
+        assert_eq!((three.median, three.min, three.max), (2.0, 1.0, 9.0));
+    }
 }

@@ -6,6 +6,9 @@
 //   node examples/node/socketio/chat.js 9003     # port 0 (the default) lets the OS pick
 //
 // Prints `listening socketio/tcp 127.0.0.1:PORT` on stdout once bound, then runs until killed.
+// With CHAT_ANNOUNCE=0 in the environment nobody is told of joins and leaves (no `joined` or
+// `left` events): the comparison's sio-idle and sio-connect runs use it, since announcing each
+// of N clients joining the lobby to all the others costs N²/2 events.
 //
 // Client to server: `nick` (name; ack {ok:true} or {error}), `join` (room; ack {room, members}
 // or {error}), `message` (text), `act` (text), `msg` (nick, text), `who` (ack: the nicks),
@@ -22,6 +25,7 @@ const PORT = Number(process.argv[2] || 0);
 const LOBBY = 'lobby';
 const MAX_NAME = 32;
 const MAX_LINE = 4096;
+const ANNOUNCE = process.env.CHAT_ANNOUNCE !== '0';
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, { cors: { origin: '*' } });
@@ -48,7 +52,7 @@ function members(room) {
 function leaveRoom(socket) {
   const room = socket.data.room;
   socket.leave(room);
-  socket.to(room).emit('left', { room: roomNames.get(room), nick: socket.data.nick });
+  if (ANNOUNCE) socket.to(room).emit('left', { room: roomNames.get(room), nick: socket.data.nick });
   if (room !== LOBBY && !io.of('/').adapter.rooms.has(room)) roomNames.delete(room);
 }
 
@@ -57,7 +61,7 @@ function enterRoom(socket, name) {
   if (!roomNames.has(room)) roomNames.set(room, name);
   socket.data.room = room;
   socket.join(room);
-  socket.to(room).emit('joined', { room: roomNames.get(room), nick: socket.data.nick });
+  if (ANNOUNCE) socket.to(room).emit('joined', { room: roomNames.get(room), nick: socket.data.nick });
 }
 
 io.on('connection', (socket) => {

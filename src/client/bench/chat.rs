@@ -6,7 +6,7 @@
 //! `chat-slow` runs the fan-out twice, the second time with clients that join and never read.
 
 use super::echo::connect_all;
-use super::{load_threads, BenchOptions, Histogram, Report};
+use super::{load_threads, progress, BenchOptions, Histogram, Report};
 use crate::net::Stream;
 use crate::out::why;
 use std::io::{self, BufWriter, Read, Write};
@@ -216,6 +216,7 @@ fn read_group(
                 }
             };
             r.partial.extend_from_slice(&buf[..n]);
+            let before = seen.delivered;
             let now_us = epoch.elapsed().as_micros() as u64;
             let mut consumed = 0;
             while let Some(pos) = r.partial[consumed..].iter().position(|&b| b == b'\n') {
@@ -255,6 +256,7 @@ fn read_group(
                 seen.delivered += 1;
                 seen.hist.record(now_us.saturating_sub(ts));
             }
+            progress::add(seen.delivered - before);
             r.partial.drain(..consumed);
             if r.partial.len() > MAX_LINE {
                 seen.errors += 1;

@@ -3,7 +3,7 @@
 //! generator a handful of threads. Stream: each connection pipelines chunks from a writer
 //! thread while a reader thread counts what comes back.
 
-use super::{load_threads, not_an_echo, procfs, BenchOptions, Histogram, Report};
+use super::{load_threads, not_an_echo, procfs, progress, BenchOptions, Histogram, Report};
 use crate::net::{Addr, Stream};
 use crate::out::why;
 use std::io::{self, Read, Write};
@@ -178,6 +178,7 @@ fn lock_step(
     let mut r = LockStepResult::default();
     while Instant::now() < end && !conns.is_empty() {
         let mut failed = vec![false; conns.len()];
+        let mut answered = 0;
         for (i, c) in conns.iter_mut().enumerate() {
             sent_at[i] = Instant::now();
             if let Err(e) = c.write_all(&payload) {
@@ -207,6 +208,7 @@ fn lock_step(
                     continue;
                 }
             }
+            answered += 1;
             let now = Instant::now();
             if sent_at[i] >= measure_from && now <= end {
                 r.ops += 1;
@@ -214,6 +216,7 @@ fn lock_step(
                     .record(now.duration_since(sent_at[i]).as_micros() as u64);
             }
         }
+        progress::add(answered);
         // A connection that failed once is dropped from the rotation: it counts one error.
         let mut keep = failed.iter().map(|f| !f);
         r.errors += failed.iter().filter(|&&f| f).count() as u64;
@@ -270,6 +273,7 @@ pub fn stream(o: &BenchOptions) -> io::Result<Report> {
                     }
                     Ok(n) => {
                         received_r.fetch_add(n as u64, Relaxed);
+                        progress::add(n as u64);
                     }
                     Err(e) => {
                         errors_r.fetch_add(1, Relaxed);

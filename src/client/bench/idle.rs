@@ -1,8 +1,9 @@
 //! Idle connections: open N, prove each is served with a one-byte round trip, hold them, and
 //! read the server's memory, threads and context switches while they are held.
 
-use super::echo::connect_all;
-use super::{not_an_echo, procfs, BenchOptions, Report};
+use super::echo::{connect_all, Connected};
+use super::{not_an_echo, procfs, progress, BenchOptions, Report};
+use crate::net::Addr;
 use crate::out::why;
 use std::io::{self, Read, Write};
 use std::thread;
@@ -10,7 +11,7 @@ use std::thread;
 /// Opens and verifies the connections, holds them for `--hold`, and reports.
 pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let before = o.pid.and_then(procfs::read);
-    let (mut conns, failed, first) = connect_all(&o.addr, o.conns);
+    let (mut conns, failed, first) = connect_counted(&o.addr, o.conns);
     if conns.is_empty() {
         return Ok(super::echo::no_connections(failed, first));
     }
@@ -79,4 +80,22 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     }
     drop(conns);
     Ok(report)
+}
+
+/// [`connect_all`] a hundred at a time, each hundred counted for the progress line.
+fn connect_counted(addr: &Addr, n: usize) -> Connected {
+    let mut all: Connected = (Vec::with_capacity(n), 0, None);
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(100);
+        let (conns, failed, first) = connect_all(addr, k);
+        progress::add(conns.len() as u64);
+        all.0.extend(conns);
+        all.1 += failed;
+        if all.2.is_none() {
+            all.2 = first;
+        }
+        left -= k;
+    }
+    all
 }

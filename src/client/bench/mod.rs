@@ -7,6 +7,7 @@ mod echo;
 pub mod histogram;
 mod idle;
 pub mod procfs;
+pub mod progress;
 mod sio;
 mod sio_fanout;
 mod udp;
@@ -202,7 +203,8 @@ pub fn not_an_echo(got: &[u8]) -> String {
 
 /// Runs the scenario and prints the summary; appends to the CSV if asked. A run that measured
 /// nothing (no connection, a target that does not speak the scenario, no operation) exits 1
-/// with the reason on stderr, and writes no summary and no CSV row.
+/// with the reason on stderr, and writes no summary and no CSV row. While it runs, a progress
+/// line is shown on stderr if that is a terminal ([`progress`]).
 pub fn main(opts: &BenchOptions) -> ExitCode {
     let fail = |why: &str| {
         crate::out::error(
@@ -211,7 +213,13 @@ pub fn main(opts: &BenchOptions) -> ExitCode {
         );
         ExitCode::from(1)
     };
-    let report = match run(opts) {
+    let line = progress::start(
+        format!("{} {}", opts.scenario.name(), opts.target),
+        progress::unit(opts.scenario),
+    );
+    let report = run(opts);
+    drop(line);
+    let report = match report {
         Ok(r) => r,
         Err(e) => return fail(&crate::out::why(&e)),
     };

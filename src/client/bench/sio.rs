@@ -4,7 +4,7 @@
 //! handshake and the upgrade, then closed, as fast as the server takes them).
 
 use super::echo::{no_connections, IO_TIMEOUT};
-use super::{load_threads, procfs, BenchOptions, Histogram, Report};
+use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
 use crate::client::sio::SioClient;
 use crate::codec::json::Value;
 use crate::out::why;
@@ -152,6 +152,7 @@ fn ack_lock_step(
     while Instant::now() < end && !clients.is_empty() {
         id += 1;
         let mut failed = vec![false; clients.len()];
+        let mut acked = 0;
         for (i, c) in clients.iter().enumerate() {
             sent_at[i] = Instant::now();
             if let Err(e) = c.emit(event, vec![Value::from(payload)], Some(id)) {
@@ -169,6 +170,7 @@ fn ack_lock_step(
                 d.first_error.get_or_insert_with(|| why(&e));
                 continue;
             }
+            acked += 1;
             let now = Instant::now();
             if sent_at[i] >= measure_from && now <= end {
                 d.ops += 1;
@@ -176,6 +178,7 @@ fn ack_lock_step(
                     .record(now.duration_since(sent_at[i]).as_micros() as u64);
             }
         }
+        progress::add(acked);
         // A client that failed once leaves the rotation: it counts one error.
         let mut keep = failed.iter().map(|f| !f);
         d.errors += failed.iter().filter(|&&f| f).count() as u64;
@@ -225,7 +228,10 @@ pub fn idle(o: &BenchOptions) -> io::Result<Report> {
                 let mut swept = Instant::now();
                 for _ in 0..count {
                     match SioClient::connect(addr, None, IO_TIMEOUT) {
-                        Ok(c) if c.set_nonblocking(true).is_ok() => group.push(c),
+                        Ok(c) if c.set_nonblocking(true).is_ok() => {
+                            progress::add(1);
+                            group.push(c);
+                        }
                         Ok(_) => d.connect_failures += 1,
                         Err(e) => {
                             d.connect_failures += 1;
@@ -340,6 +346,7 @@ pub fn connect(o: &BenchOptions) -> io::Result<Report> {
                     match SioClient::connect_upgrade(addr, IO_TIMEOUT) {
                         Ok(c) => {
                             let now = Instant::now();
+                            progress::add(1);
                             c.close();
                             if t >= measure_from && now <= end {
                                 d.ops += 1;

@@ -7,7 +7,7 @@
 
 use super::echo::{no_connections, IO_TIMEOUT};
 use super::sio::{connect_all, groups};
-use super::{load_threads, procfs, BenchOptions, Histogram, Report};
+use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
 use crate::client::sio::{protocol, SioClient};
 use crate::codec::json::Value;
 use crate::codec::socketio::PacketType;
@@ -239,6 +239,7 @@ fn read_group(
             break;
         }
         let mut idle = true;
+        let before = seen.delivered;
         for r in group.iter_mut().filter(|r| r.got < m) {
             match receive(r, m, epoch, synced, &mut seen) {
                 Ok(true) => idle = false,
@@ -250,6 +251,7 @@ fn read_group(
                 }
             }
         }
+        progress::add(seen.delivered - before);
         if idle {
             thread::sleep(Duration::from_micros(500));
         }

@@ -1,7 +1,7 @@
 //! UDP echo: keep K datagrams in flight, each carrying its sequence number; count replies,
 //! their latency, and datagrams that never come back.
 
-use super::{not_an_echo, BenchOptions, Report};
+use super::{not_an_echo, progress, BenchOptions, Report};
 use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, Instant};
@@ -51,6 +51,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
                 let seq = u64::from_le_bytes(reply[..8].try_into().unwrap_or([0; 8]));
                 // A reply not outstanding is a late one, already counted as lost.
                 if let Some(sent) = outstanding.remove(&seq) {
+                    progress::add(1);
                     let now = Instant::now();
                     if sent >= measure_from {
                         report.ops += 1;
