@@ -172,7 +172,9 @@ pub fn group_tables(
         s.push('\n');
     }
     s.push_str(
-        "\nLatency p99 (µs), or for idle runs server threads and RSS (medians):\n\n| scenario |",
+        "\nLatency p99 (µs; for chat runs also the time from the first connect until every receiver \
+         had joined and seen the sender's line), or for idle runs server threads and RSS \
+         (medians):\n\n| scenario |",
     );
     for t in targets {
         let _ = write!(s, " {t} |");
@@ -192,7 +194,12 @@ pub fn group_tables(
                     _ => "–".into(),
                 }
             } else {
-                p99.map_or("–".into(), |p| format!("{:.0}", p.median))
+                let joined = cell_stat(results, i, t, |r| r.joined_s);
+                match (p99, joined) {
+                    (Some(p), Some(j)) => format!("{:.0} (joined in {:.2} s)", p.median, j.median),
+                    (Some(p), None) => format!("{:.0}", p.median),
+                    _ => "–".into(),
+                }
             };
             let _ = write!(s, " {text} |");
         }

@@ -22,6 +22,9 @@ pub struct Row {
     pub rss_kb: Option<f64>,
     pub threads: Option<f64>,
     pub kib_per_conn: Option<f64>,
+    /// Chat runs: seconds from the first connect until every receiver had joined and seen the
+    /// sender's line.
+    pub joined_s: Option<f64>,
 }
 
 impl Row {
@@ -191,7 +194,20 @@ pub fn bench(
     if let Some(c) = crashed {
         return Err(c);
     }
-    parse_last_row(&out.join("results.csv"), run, before)
+    let mut row = parse_last_row(&out.join("results.csv"), run, before)?;
+    row.joined_s = joined_seconds(&log);
+    Ok(row)
+}
+
+/// From a chat run's summary: `connected and joined in 1.23 s`.
+fn joined_seconds(summary: &str) -> Option<f64> {
+    summary
+        .split_once("connected and joined in ")?
+        .1
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The row `bench` just appended; for idle runs, the server's growth per connection from
@@ -209,6 +225,7 @@ fn parse_last_row(csv: &Path, run: &Run, before: Option<f64>) -> Result<Row, Str
         rss_kb: num(14),
         threads: num(15),
         kib_per_conn: None,
+        joined_s: None,
     };
     if run.holds() {
         if let (Some(b), Some(h)) = (before, row.rss_kb) {
