@@ -166,19 +166,20 @@ fn read_body(
     }
 }
 
-/// Reads once more into `buf`; returns what `read` returned.
+/// Reads once more into `buf`, at most [`READ_CHUNK`] bytes, straight into its spare room (a
+/// buffer on the stack would cost every connection thread a page of memory for its whole
+/// life); returns what `read` returned.
 fn fill(conn: &mut Connection, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let mut chunk = [0u8; READ_CHUNK];
-    loop {
-        match conn.read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Ok(n);
-            }
+    let len = buf.len();
+    buf.resize(len + READ_CHUNK, 0);
+    let read = loop {
+        match conn.read(&mut buf[len..]) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            other => break other,
         }
-    }
+    };
+    buf.truncate(len + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 fn reply_error(conn: &mut Connection, e: &HttpError) -> io::Result<()> {
