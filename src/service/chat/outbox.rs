@@ -5,8 +5,9 @@
 
 use super::delivery::Packet;
 use crossbeam_channel::{Receiver, Sender};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Packets handed to a writer in one go: everything one burst of the hub produced for it.
@@ -45,8 +46,10 @@ impl Marks {
     }
 }
 
+/// What a hand-over to an empty outbox calls (see [`OutboxSender::on_first`]).
+type Waker = Box<dyn Fn() + Send + Sync>;
+
 /// The counters an outbox's two ends share.
-#[derive(Debug)]
 struct Shared {
     /// Packets handed over and not yet written.
     queued: AtomicUsize,
@@ -60,6 +63,19 @@ struct Shared {
     gone: AtomicBool,
     /// Set while the member counts in [`Flow`]'s congestion.
     behind: AtomicBool,
+    /// Called after a hand-over found nothing in flight.
+    waker: OnceLock<Waker>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("queued", &self.queued)
+            .field("queued_bytes", &self.queued_bytes)
+            .field("kicked", &self.kicked)
+            .field("gone", &self.gone)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Shared by the hub, every writer and every sender: the clock and the gate.
@@ -199,10 +215,22 @@ impl OutboxSender {
             s.queued_bytes.fetch_sub(bytes, SeqCst);
             return HandOver::Gone;
         }
+        if before == 0 {
+            if let Some(wake) = s.waker.get() {
+                wake();
+            }
+        }
         if gated && before + n > marks.high && flow.set_behind(s) {
             return HandOver::Behind;
         }
         HandOver::Sent
+    }
+
+    /// Has `wake` called (on the sender's thread, after the batch is queued) whenever a
+    /// hand-over finds nothing in flight: a transport whose writer thread comes and goes
+    /// starts one there. Set once; later calls are ignored.
+    pub fn on_first(&self, wake: impl Fn() + Send + Sync + 'static) {
+        let _ = self.shared.waker.set(Box::new(wake));
     }
 
     /// True while the member counts as behind.
@@ -276,6 +304,12 @@ impl Outbox {
         self.shared.progress.store(self.flow.now_ms(), SeqCst);
     }
 
+    /// True when nothing is in flight: every packet handed over has been written, and no
+    /// sender is between counting a batch and queueing it.
+    pub fn is_drained(&self) -> bool {
+        self.shared.queued.load(SeqCst) == 0 && self.batches.is_empty()
+    }
+
     /// True once the hub has dropped the member as too slow.
     pub fn is_kicked(&self) -> bool {
         self.shared.kicked.load(SeqCst)
@@ -330,6 +364,7 @@ pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSende
         kicked: AtomicBool::new(false),
         gone: AtomicBool::new(false),
         behind: AtomicBool::new(false),
+        waker: OnceLock::new(),
     });
     (
         OutboxSender {

@@ -13,11 +13,11 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 /// Writes wait this long at a time, so a writer notices promptly that it was dropped.
-const WRITE_SLICE: Duration = Duration::from_millis(250);
+pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(250);
 /// A client that has accepted no bytes for this long is closed even if no one else talks.
-const WRITE_STALL: Duration = Duration::from_secs(30);
+pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// A write buffer larger than this after a flood is given back.
-const KEEP_BUFFER: usize = 64 * 1024;
+pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
 
 /// Input to a writer other than deliveries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,11 @@ pub fn run<W: Output>(
 
 /// Writes all of `bytes`, in slices of [`WRITE_SLICE`], until done, dropped, or stalled for
 /// [`WRITE_STALL`]. On failure the socket is shut down so the reading thread ends as well.
-fn write_patiently(out: &mut impl Output, mut bytes: &[u8], outbox: &Outbox) -> io::Result<()> {
+pub(crate) fn write_patiently(
+    out: &mut impl Output,
+    mut bytes: &[u8],
+    outbox: &Outbox,
+) -> io::Result<()> {
     let mut last_progress = Instant::now();
     while !bytes.is_empty() {
         match out.write(bytes) {
