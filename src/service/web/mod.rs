@@ -7,6 +7,7 @@ pub mod cors;
 
 use crate::codec::http::{self, BodyKind, Chunk, HeadLimits, HttpError, RequestHead, Response};
 use crate::server::{is_timeout, Connection};
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
@@ -33,6 +34,30 @@ pub enum Outcome {
     Close(Response),
     /// The route took the connection over (it wrote its own response); the loop ends.
     TakenOver,
+    /// The route took the connection over (it wrote its own response) and goes on with it in
+    /// this, once the request and the HTTP layer's frames are off the stack.
+    Continue(Takeover),
+}
+
+/// The rest of a connection a route took over: it gets the connection and the bytes already
+/// read past the request. Run at the bottom of the connection thread's stack, so that a
+/// connection that lives for days (a WebSocket reader) does not keep the deepest frames of
+/// its first request, and their pages of memory, for its whole life.
+pub struct Takeover(Box<TakeoverFn>);
+
+type TakeoverFn = dyn FnOnce(&mut Connection, Vec<u8>);
+
+impl Takeover {
+    /// The rest of the connection: `f`.
+    pub fn new(f: impl FnOnce(&mut Connection, Vec<u8>) + 'static) -> Takeover {
+        Takeover(Box::new(f))
+    }
+}
+
+impl fmt::Debug for Takeover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Takeover")
+    }
 }
 
 /// A part of the site: it claims paths and serves requests for them.
@@ -51,19 +76,32 @@ pub trait Route: Send + Sync {
 /// Serves requests on `conn` until the client closes, asks to close, errs, or stays silent
 /// past the connection's read timeout. Unknown paths get 404.
 pub fn serve(conn: &mut Connection, routes: &[Arc<dyn Route>]) -> io::Result<()> {
+    if let Some((rest, takeover)) = serve_requests(conn, routes)? {
+        (takeover.0)(conn, rest);
+    }
+    Ok(())
+}
+
+/// The request loop of [`serve`]; a route's [`Takeover`] (with the bytes read past its
+/// request) is returned, for `serve` to run with this frame gone.
+#[inline(never)]
+fn serve_requests(
+    conn: &mut Connection,
+    routes: &[Arc<dyn Route>],
+) -> io::Result<Option<(Vec<u8>, Takeover)>> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let limits = HeadLimits::default();
     loop {
         let head = match read_head(conn, &mut buf, limits)? {
             HeadRead::Got(head) => head,
-            HeadRead::Closed => return Ok(()),
-            HeadRead::Bad(e) => return reply_error(conn, &e),
+            HeadRead::Closed => return Ok(None),
+            HeadRead::Bad(e) => return reply_error(conn, &e).map(|()| None),
         };
         let route = routes.iter().find(|r| r.claims(&head.path));
         let max_body = route.map_or(64 * 1024, |r| r.max_body());
         let body = match read_body(conn, &mut buf, &head, max_body)? {
             Ok(body) => body,
-            Err(e) => return reply_error(conn, &e),
+            Err(e) => return reply_error(conn, &e).map(|()| None),
         };
         let keep = head.keep_alive();
         let req = Request { head, body };
@@ -74,9 +112,10 @@ pub fn serve(conn: &mut Connection, routes: &[Arc<dyn Route>]) -> io::Result<()>
         match outcome {
             Outcome::Respond(resp) if keep => write_response(conn, resp, false)?,
             Outcome::Respond(resp) | Outcome::Close(resp) => {
-                return write_response(conn, resp, true);
+                return write_response(conn, resp, true).map(|()| None);
             }
-            Outcome::TakenOver => return Ok(()),
+            Outcome::TakenOver => return Ok(None),
+            Outcome::Continue(takeover) => return Ok(Some((buf, takeover))),
         }
     }
 }
