@@ -44,9 +44,12 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         Transport::Upgrading => return text("6".into()),
         Transport::Polling => {}
     }
+    let Some(wake_rx) = session.wake_rx() else {
+        return error(ErrorCode::BadRequest, 400);
+    };
     // A wake-up left from before this GET (an upgrade noop already answered) is stale; a close
     // is answered now.
-    while let Ok(w) = session.wake_rx.try_recv() {
+    while let Ok(w) = wake_rx.try_recv() {
         if w == Wake::Close {
             return text("1".into());
         }
@@ -70,7 +73,7 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
             }
             Err(_) => text("1".into()),
         },
-        recv(session.wake_rx) -> wake => match wake {
+        recv(wake_rx) -> wake => match wake {
             Ok(Wake::Noop) | Err(_) => text("6".into()),
             Ok(Wake::Close) => text("1".into()),
         },

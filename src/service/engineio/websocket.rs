@@ -1,7 +1,7 @@
-//! The WebSocket transport: the RFC 6455 handshake, a reader on the connection's own thread,
-//! a writer thread that drains the session's outbox (one frame per packet, a batch per write),
-//! and the upgrade of a polling session: `2probe` is answered `3probe`, a waiting GET is
-//! answered `6`, and `5` moves the session to the WebSocket for good.
+//! The WebSocket transport: the RFC 6455 handshake, the reader on the connection's own
+//! thread, and the upgrade of a polling session: `2probe` is answered `3probe`, a waiting GET
+//! is answered `6`, and `5` moves the session to the WebSocket for good. Writing is
+//! `ws_writer`'s: a thread that runs only while there is something to write.
 
 use super::polling::on_packet;
 use super::session::{lock, CloseReason, Session, Transport, Wake};
@@ -10,42 +10,20 @@ use crate::codec::engineio::{self, ErrorCode, Packet};
 use crate::codec::http::{RequestHead, Response};
 use crate::codec::websocket::{self as ws, Assembler, Opcode, Role};
 use crate::server::{is_timeout, Connection};
-use crate::service::chat::writer::{self, Control, Framer};
 use crate::service::chat::Packet as OutPacket;
-use crate::service::web::{write_response, Outcome, Request};
+use crate::service::web::{write_response, Outcome, Request, Takeover};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
-/// Stack of a WebSocket writer thread: it only frames and writes.
-const WRITER_STACK: usize = 64 * 1024;
-/// How long an upgrade waits for a long-poll GET to hand the outbox back.
-const OUTBOX_WAIT: Duration = Duration::from_secs(2);
+/// What an idle connection reads into: enough for the frames an idle client sends (a pong
+/// is 7 bytes) without holding a heap buffer while it waits.
+const SMALL_READ: usize = 256;
+/// Largest read into the heap buffer while a frame is incomplete.
+const BIG_READ: usize = 64 * 1024;
 
-/// Frames outbox packets as WebSocket frames: text packets as text frames, `b`-tagged ones
-/// as binary frames.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WsFramer;
-
-impl Framer for WsFramer {
-    fn frame(&mut self, packets: &[OutPacket], out: &mut Vec<u8>) {
-        for p in packets {
-            match p.split_first() {
-                Some((b'b', data)) => ws::encode_frame(Opcode::Binary, data, out),
-                _ => ws::encode_frame(Opcode::Text, p, out),
-            }
-        }
-    }
-
-    fn too_slow(&mut self, out: &mut Vec<u8>) {
-        ws::encode_close(1008, "too slow", out);
-    }
-}
-
-/// The 101 response to a valid WebSocket handshake, or the error response.
-fn handshake(head: &RequestHead) -> Result<Response, Response> {
+/// The client's key of a valid WebSocket handshake, or the error response.
+fn handshake(head: &RequestHead) -> Result<String, Response> {
     if !head.is_websocket_upgrade() {
         return Err(error(ErrorCode::BadRequest, 400));
     }
@@ -59,36 +37,62 @@ fn handshake(head: &RequestHead) -> Result<Response, Response> {
     if crate::codec::base64::decode(key.as_bytes()).map_or(true, |k| k.len() != 16) {
         return Err(error(ErrorCode::BadRequest, 400));
     }
-    Ok(Response::new(101)
-        .header("Upgrade", "websocket")
-        .header("Connection", "Upgrade")
-        .header("Sec-WebSocket-Accept", ws::accept_key(key)))
+    Ok(key.to_string())
 }
 
-/// A new session over WebSocket from the start.
-pub(super) fn open(
-    engine: &Arc<EngineInner>,
-    req: Request,
-    conn: &mut Connection,
-    rest: &mut Vec<u8>,
-) -> Outcome {
-    let resp = match handshake(&req.head) {
-        Ok(r) => r,
+/// The 101 response to the handshake with `key`.
+fn accepted(key: &str) -> Response {
+    Response::new(101)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", ws::accept_key(key))
+}
+
+/// A new session over WebSocket from the start: the handshake is checked here, the session
+/// opened once the request is off the stack (see [`start_session`]).
+pub(super) fn open(engine: &Arc<EngineInner>, req: Request) -> Outcome {
+    let key = handshake(&req.head);
+    drop(req);
+    let key = match key {
+        Ok(k) => k,
         Err(e) => return Outcome::Close(e),
     };
-    let Some(session) = engine.open(Transport::WebSocket) else {
+    if engine.is_stopping() {
         return Outcome::Close(error(ErrorCode::BadRequest, 503));
-    };
-    if write_response(conn, resp, false).is_err() {
-        session.close(CloseReason::TransportClose);
-        return Outcome::TakenOver;
     }
+    let engine = Arc::clone(engine);
+    Outcome::Continue(Takeover::new(move |conn, rest| {
+        if let Some(session) = start_session(&engine, &key, conn) {
+            read_loop(&engine, &session, conn, rest);
+        }
+    }))
+}
+
+/// Answers the handshake and opens the session, at the bottom of the connection thread's
+/// stack, and out of line, so that its frame is gone when the reading begins: opening a
+/// session is among the deepest things a reader does, and the pages of stack it touches stay
+/// with the thread for the connection's life.
+#[inline(never)]
+fn start_session(
+    engine: &Arc<EngineInner>,
+    key: &str,
+    conn: &mut Connection,
+) -> Option<Arc<Session>> {
+    if write_response(conn, accepted(key), false).is_err() {
+        return None;
+    }
+    let Some(session) = engine.open(Transport::WebSocket) else {
+        // The server began to stop since the handshake was checked.
+        let mut frame = Vec::new();
+        ws::encode_close(1001, "", &mut frame);
+        let _ = conn.write_all(&frame);
+        return None;
+    };
     let open = engine.open_packet(&session.sid, &[]);
-    *lock(&session.ws_stream) = Some(Arc::clone(conn.stream()));
+    session.attach_websocket(conn.stream(), Some(conn.writer()));
+    // The hand-over starts a writer for it.
     session.send_packets(vec![OutPacket::from(open.into_bytes())]);
-    let writer = start_writer(&session, conn);
-    read_loop(engine, &session, conn, rest, writer);
-    Outcome::TakenOver
+    Some(session)
 }
 
 /// A WebSocket for a polling session: the upgrade.
@@ -97,10 +101,11 @@ pub(super) fn upgrade(
     session: &Arc<Session>,
     req: Request,
     conn: &mut Connection,
-    rest: &mut Vec<u8>,
 ) -> Outcome {
-    let resp = match handshake(&req.head) {
-        Ok(r) => r,
+    let key = handshake(&req.head);
+    drop(req);
+    let key = match key {
+        Ok(k) => k,
         Err(e) => return Outcome::Close(e),
     };
     let taken = {
@@ -116,79 +121,44 @@ pub(super) fn upgrade(
         // this WebSocket at once; the session goes on over the other one.
         let mut frame = Vec::new();
         ws::encode_close(1000, "", &mut frame);
-        if write_response(conn, resp, false).is_ok() {
+        if write_response(conn, accepted(&key), false).is_ok() {
             let _ = conn.write_all(&frame);
         }
         let _ = conn.stream().shutdown(Shutdown::Both);
         return Outcome::TakenOver;
     }
-    if write_response(conn, resp, false).is_err() {
-        lock(&session.state).transport = Transport::Polling;
-        return Outcome::TakenOver;
-    }
-    *lock(&session.ws_stream) = Some(Arc::clone(conn.stream()));
-    read_loop(engine, session, conn, rest, None);
-    Outcome::TakenOver
-}
-
-/// Moves the outbox to a writer thread of this connection and returns the thread. None if the
-/// outbox could not be had (a GET kept it past [`OUTBOX_WAIT`]) or the thread not started: the
-/// session is closed.
-fn start_writer(session: &Arc<Session>, conn: &Connection) -> Option<JoinHandle<()>> {
-    let Some(outbox) = session.take_outbox(OUTBOX_WAIT) else {
-        session.close(CloseReason::Overlap);
-        return None;
-    };
-    let (controls_tx, controls) = crossbeam_channel::unbounded();
-    *lock(&session.ws) = Some(controls_tx);
-    let out = conn.writer();
-    let started = thread::Builder::new()
-        .name(format!(
-            "eio-ws#{}",
-            &session.sid[..6.min(session.sid.len())]
-        ))
-        .stack_size(WRITER_STACK)
-        .spawn(move || writer::run(out, &outbox, &controls, &mut WsFramer, None));
-    let Ok(handle) = started else {
-        session.close(CloseReason::TransportClose);
-        return None;
-    };
-    if session.is_closed() {
-        // Closed between: the close found no writer to tell.
-        if let Some(ws) = lock(&session.ws).take() {
-            let mut frame = Vec::new();
-            ws::encode_close(1000, "", &mut frame);
-            let _ = ws.send(Control::Close(frame));
+    let (engine, session) = (Arc::clone(engine), Arc::clone(session));
+    // Answered and read once the request is off the stack, as in `start_session`.
+    Outcome::Continue(Takeover::new(move |conn, rest| {
+        if write_response(conn, accepted(&key), false).is_err() {
+            lock(&session.state).transport = Transport::Polling;
+            return;
         }
-    }
-    Some(handle)
+        session.attach_websocket(conn.stream(), None);
+        read_loop(&engine, &session, conn, rest);
+    }))
 }
 
-/// Reads frames until the connection ends, handing messages to the session. `writer` is the
-/// connection's writer thread once it runs (an upgrade starts it here).
+/// Reads frames until the connection ends, handing messages to the session; `buf` holds the
+/// bytes read past the handshake.
 fn read_loop(
     engine: &EngineInner,
     session: &Arc<Session>,
     conn: &mut Connection,
-    rest: &mut Vec<u8>,
-    mut writer: Option<JoinHandle<()>>,
+    mut buf: Vec<u8>,
 ) {
     let max = engine.config.max_payload;
-    let mut buf = std::mem::take(rest);
     let mut asm = Assembler::new(max);
-    let mut chunk = vec![0u8; 4 * 1024];
     let close_code = loop {
         match ws::parse_frame(&buf, Role::Server, max) {
             Ok(Some((used, frame))) => {
                 buf.drain(..used);
                 match asm.push(frame) {
-                    Ok(Some(message)) => {
-                        match on_message(engine, session, conn, message, &mut writer) {
-                            Next::Read => continue,
-                            Next::Stop => break None,
-                            Next::Close(code) => break Some(code),
-                        }
-                    }
+                    Ok(Some(message)) => match on_message(engine, session, conn, message) {
+                        Next::Read => continue,
+                        Next::Stop => break None,
+                        Next::Close(code) => break Some(code),
+                    },
                     Ok(None) => continue,
                     Err(e) => break Some(e.close_code()),
                 }
@@ -196,9 +166,9 @@ fn read_loop(
             Ok(None) => {}
             Err(e) => break Some(e.close_code()),
         }
-        match conn.read(&mut chunk) {
+        match fill(conn, &mut buf) {
             Ok(0) => break None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) && !session.is_closed() => {}
             Err(_) => break None,
@@ -207,7 +177,7 @@ fn read_loop(
     if let Some(code) = close_code {
         let mut frame = Vec::new();
         ws::encode_close(code, "", &mut frame);
-        send_frame(session, conn, frame, true);
+        send_frame(session, conn, &frame, true);
     }
     let upgrading = {
         let mut state = lock(&session.state);
@@ -219,16 +189,36 @@ fn read_loop(
         upgrading
     };
     if upgrading {
-        lock(&session.ws_stream).take();
+        session.detach_websocket();
     } else {
         session.close(CloseReason::TransportClose);
     }
-    if let Some(writer) = writer {
-        // The session's close handed the writer a close frame (or ours went first): it writes
-        // it, then shuts the socket down. Shutting it down here first would lose the frame.
-        let _ = writer.join();
-    }
+    // The session's close queued a close frame (or ours went first): a writer writes it, then
+    // shuts the socket down. Shutting it down here first would lose the frame.
+    session.wait_writers();
     let _ = conn.stream().shutdown(Shutdown::Both);
+}
+
+/// Reads more into `buf` (never inlined: its small buffer is on the stack only while it
+/// reads, not under every message the reader handles). With nothing buffered (an idle connection) it reads into a small
+/// buffer on the stack and copies what came, so that no heap buffer is held while it waits;
+/// `buf` is given back once empty. With a frame incomplete it reads straight into `buf`,
+/// up to [`BIG_READ`] at a time.
+#[inline(never)]
+fn fill(conn: &mut Connection, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.is_empty() {
+        *buf = Vec::new();
+        let mut small = [0u8; SMALL_READ];
+        let n = conn.read(&mut small)?;
+        buf.extend_from_slice(&small[..n]);
+        return Ok(n);
+    }
+    let len = buf.len();
+    let want = len.clamp(4 * 1024, BIG_READ);
+    buf.resize(len + want, 0);
+    let read = conn.read(&mut buf[len..]);
+    buf.truncate(len + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 enum Next {
@@ -242,7 +232,6 @@ fn on_message(
     session: &Arc<Session>,
     conn: &mut Connection,
     message: ws::Message,
-    writer: &mut Option<JoinHandle<()>>,
 ) -> Next {
     match message {
         ws::Message::Text(text) => {
@@ -256,18 +245,21 @@ fn on_message(
                     Packet::Ping(data) if data == "probe" => {
                         let mut frame = Vec::new();
                         ws::encode_frame(Opcode::Text, b"3probe", &mut frame);
-                        send_frame(session, conn, frame, false);
-                        let _ = session.wake_tx.try_send(Wake::Noop);
+                        send_frame(session, conn, &frame, false);
+                        session.wake(Wake::Noop);
                         return Next::Read;
                     }
                     Packet::Upgrade => {
                         lock(&session.state).transport = Transport::WebSocket;
-                        let _ = session.wake_tx.try_send(Wake::Noop);
-                        *writer = start_writer(session, conn);
-                        return if writer.is_some() {
-                            Next::Read
-                        } else {
+                        session.attach_websocket(conn.stream(), Some(conn.writer()));
+                        // A pending GET hands the outbox back (and a writer takes what waits
+                        // in it); if it is parked here already, a writer starts now.
+                        session.wake(Wake::Noop);
+                        session.ensure_writer();
+                        return if session.is_closed() {
                             Next::Stop
+                        } else {
+                            Next::Read
                         };
                     }
                     _ => {}
@@ -286,13 +278,13 @@ fn on_message(
         ws::Message::Ping(data) => {
             let mut frame = Vec::new();
             ws::encode_frame(Opcode::Pong, &data, &mut frame);
-            send_frame(session, conn, frame, false);
+            send_frame(session, conn, &frame, false);
         }
         ws::Message::Pong(_) => {}
         ws::Message::Close(code) => {
             let mut frame = Vec::new();
             ws::encode_close(code.map_or(1000, |c| c.0), "", &mut frame);
-            send_frame(session, conn, frame, true);
+            send_frame(session, conn, &frame, true);
             session.close(CloseReason::ClientClose);
             return Next::Stop;
         }
@@ -304,20 +296,12 @@ fn on_message(
     }
 }
 
-/// Writes a frame through the writer thread if it runs (then `last` closes after it), or
-/// directly (only the reader writes before the writer starts).
-fn send_frame(session: &Session, conn: &mut Connection, frame: Vec<u8>, last: bool) {
-    let ws = lock(&session.ws).clone();
-    match ws {
-        Some(ws) => {
-            let _ = ws.send(if last {
-                Control::Close(frame)
-            } else {
-                Control::Send(frame)
-            });
-        }
-        None => {
-            let _ = conn.write_all(&frame);
-        }
+/// Sends a frame after what is queued once the session is on this WebSocket for good (then
+/// `last` closes after it), or writes it directly before that (only the reader writes then).
+fn send_frame(session: &Session, conn: &mut Connection, frame: &[u8], last: bool) {
+    if session.on_websocket() {
+        session.send_frame(frame, last);
+    } else {
+        let _ = conn.write_all(frame);
     }
 }

@@ -2,18 +2,20 @@
 //! gathered, on the thread that read them; acknowledgements are settled there at once; every
 //! other packet goes to the client's own thread, where connect and event handlers run in
 //! order. So a slow handler delays only its own client, and a handler waiting on
-//! `emit_with_ack` still gets its answer.
+//! `emit_with_ack` still gets its answer. The client's thread runs only while there is work:
+//! the first packet for it starts it, and it ends after [`LINGER`] without any (an idle
+//! client costs no thread of its own).
 
 use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
 use crate::codec::json::Value;
 use crate::codec::socketio::{self, Packet, PacketType};
 use crate::service::engineio::{CloseReason, EngineHandler, Message, Session};
-use crossbeam_channel::{Receiver, Sender};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
+use std::time::Duration;
 
 /// Most binary attachments one packet may announce.
 const MAX_ATTACHMENTS: usize = 10;
@@ -22,6 +24,8 @@ const MAX_ATTACHMENTS: usize = 10;
 const INBOX: usize = 16;
 /// Stack of a client thread: it runs the application's handlers.
 const CLIENT_STACK: usize = 256 * 1024;
+/// How long a client's thread waits for more work before it ends.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// What the reading side hands the client's thread.
 enum Inbound {
@@ -40,6 +44,13 @@ enum Inbound {
     },
 }
 
+/// Packets waiting for the client's thread, and whether it runs.
+#[derive(Default)]
+struct Inbox {
+    queue: VecDeque<Inbound>,
+    running: bool,
+}
+
 /// State shared by the reading side and the client's thread.
 struct Shared {
     /// Connected sockets by namespace.
@@ -47,33 +58,31 @@ struct Shared {
     /// Set once any namespace connected (the connect timeout looks).
     ever_connected: AtomicBool,
     closed: Mutex<Option<CloseReason>>,
+    inbox: Mutex<Inbox>,
+    /// Signalled when the inbox gains or loses a packet, and when the session closes.
+    changed: Condvar,
+    io: Weak<IoInner>,
+    session: Weak<Session>,
 }
 
 /// The reading side: the session's Engine.IO handler.
 pub(super) struct Client {
     shared: Arc<Shared>,
-    inbox: Sender<Inbound>,
     /// A binary packet waiting for its attachments.
     pending: Option<(Packet, Vec<Vec<u8>>)>,
 }
 
-/// Starts a client's thread for `session`; `None` if no thread could be had (the session is
-/// then refused).
-pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Option<Client> {
+/// The handler of a new session; its thread starts with the first packet for it.
+pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Client {
     let shared = Arc::new(Shared {
         sockets: Mutex::new(HashMap::new()),
         ever_connected: AtomicBool::new(false),
         closed: Mutex::new(None),
+        inbox: Mutex::new(Inbox::default()),
+        changed: Condvar::new(),
+        io: Arc::downgrade(io),
+        session: Arc::downgrade(session),
     });
-    let (inbox, rx) = crossbeam_channel::bounded(INBOX);
-    let (io_t, session_t, shared_t) = (Arc::clone(io), Arc::clone(session), Arc::clone(&shared));
-    let started = thread::Builder::new()
-        .name(format!("sio#{}", &session.sid[..6.min(session.sid.len())]))
-        .stack_size(CLIENT_STACK)
-        .spawn(move || run(&io_t, &session_t, &shared_t, &rx));
-    if started.is_err() {
-        return None;
-    }
     // No namespace within the connect timeout: the session is closed.
     let weak = Arc::downgrade(session);
     let watched = Arc::clone(&shared);
@@ -84,51 +93,82 @@ pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Option<Client> 
             }
         }
     });
-    Some(Client {
+    Client {
         shared,
-        inbox,
         pending: None,
-    })
+    }
 }
 
 impl EngineHandler for Client {
     fn message(&mut self, _session: &Arc<Session>, message: Message) -> Result<(), String> {
-        let packet = match message {
-            Message::Text(text) => {
-                if self.pending.is_some() {
-                    return Err("text while binary attachments were expected".into());
-                }
-                let packet = socketio::parse(&text, MAX_ATTACHMENTS).map_err(|e| e.to_string())?;
-                if packet.kind.is_binary() && packet.attachments > 0 {
-                    self.pending = Some((packet, Vec::new()));
-                    return Ok(());
-                }
-                packet
-            }
-            Message::Binary(data) => {
-                let Some((packet, parts)) = self.pending.as_mut() else {
-                    return Err("binary data with no packet to attach it to".into());
-                };
-                parts.push(data);
-                if parts.len() < packet.attachments {
-                    return Ok(());
-                }
-                let (mut packet, parts) = self.pending.take().expect("checked above");
-                let data = packet.data.take().unwrap_or(Value::Null);
-                packet.data = Some(socketio::reconstruct(data, parts).map_err(|e| e.to_string())?);
-                packet
-            }
-        };
-        self.dispatch(packet)
+        match self.assemble(message)? {
+            Some(packet) => self.dispatch(packet),
+            None => Ok(()),
+        }
     }
 
     fn close(&mut self, reason: CloseReason) {
         *lock(&self.shared.closed) = Some(reason);
-        // The client's thread ends when this handler (and with it the inbox's sender) drops.
+        let mut inbox = lock(&self.shared.inbox);
+        if inbox.running {
+            // The client's thread sees it, disconnects the sockets and ends.
+            self.shared.changed.notify_all();
+            return;
+        }
+        if lock(&self.shared.sockets).is_empty() {
+            return;
+        }
+        // Disconnect handlers are the application's: they run on a thread of their own.
+        inbox.running = true;
+        drop(inbox);
+        start(&self.shared);
     }
 }
 
 impl Client {
+    /// The packet `message` completes, if any: parsed, its binary attachments gathered.
+    fn assemble(&mut self, message: Message) -> Result<Option<Packet>, String> {
+        match message {
+            Message::Text(text) => self.parse(&text),
+            Message::Binary(data) => self.attach(data),
+        }
+    }
+
+    /// A text message's packet, unless it announces attachments (then it waits for them).
+    /// Out of line, as [`Client::attach`] and [`Client::dispatch`] are, so that no two of their
+    /// frames are on the stack at once: the reader's deepest path decides how many pages of
+    /// stack it keeps for the connection's life.
+    #[inline(never)]
+    fn parse(&mut self, text: &str) -> Result<Option<Packet>, String> {
+        if self.pending.is_some() {
+            return Err("text while binary attachments were expected".into());
+        }
+        let packet = socketio::parse(text, MAX_ATTACHMENTS).map_err(|e| e.to_string())?;
+        if packet.kind.is_binary() && packet.attachments > 0 {
+            self.pending = Some((packet, Vec::new()));
+            return Ok(None);
+        }
+        Ok(Some(packet))
+    }
+
+    /// A binary attachment; the packet it completes, if it is the last.
+    #[inline(never)]
+    fn attach(&mut self, data: Vec<u8>) -> Result<Option<Packet>, String> {
+        let Some((packet, parts)) = self.pending.as_mut() else {
+            return Err("binary data with no packet to attach it to".into());
+        };
+        parts.push(data);
+        if parts.len() < packet.attachments {
+            return Ok(None);
+        }
+        let (mut packet, parts) = self.pending.take().expect("checked above");
+        let data = packet.data.take().unwrap_or(Value::Null);
+        packet.data = Some(socketio::reconstruct(data, parts).map_err(|e| e.to_string())?);
+        Ok(Some(packet))
+    }
+
+    /// Settles an acknowledgement here; queues any other packet for the client's thread.
+    #[inline(never)]
     fn dispatch(&mut self, packet: Packet) -> Result<(), String> {
         let Packet {
             kind,
@@ -169,21 +209,100 @@ impl Client {
             }
             PacketType::ConnectError => return Err("CONNECT_ERROR from a client".into()),
         };
-        match self.inbox.send(inbound) {
-            Ok(()) => Ok(()),
-            Err(_) => Err("the client's thread has ended".into()),
+        self.enqueue(inbound)
+    }
+
+    /// Queues a packet for the client's thread, starting it if it is not running. Waits while
+    /// the inbox is full (the thread is busy: it makes room, or ends, and says so).
+    fn enqueue(&self, inbound: Inbound) -> Result<(), String> {
+        let shared = &self.shared;
+        let mut inbox = lock(&shared.inbox);
+        loop {
+            if lock(&shared.closed).is_some() {
+                return Err("the session has closed".into());
+            }
+            if inbox.queue.len() < INBOX || !inbox.running {
+                break;
+            }
+            inbox = shared
+                .changed
+                .wait(inbox)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        inbox.queue.push_back(inbound);
+        if inbox.running {
+            shared.changed.notify_all();
+            return Ok(());
+        }
+        inbox.running = true;
+        drop(inbox);
+        start(shared);
+        Ok(())
+    }
+}
+
+/// Starts the client's thread (the caller has marked it running), from the timer thread.
+fn start(shared: &Arc<Shared>) {
+    let job = Job(Some(Arc::clone(shared)));
+    let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
+        return; // The server is going: dropping the job says so.
+    };
+    let builder = thread::Builder::new()
+        .name(format!("sio#{}", &session.sid[..6.min(session.sid.len())]))
+        .stack_size(CLIENT_STACK);
+    io.engine().timer().spawn(builder, move || {
+        let mut job = job;
+        if let Some(shared) = job.0.take() {
+            run(&shared);
+        }
+    });
+}
+
+/// A client's thread to be. If it never runs (no thread to be had, or the server stopping),
+/// the client is marked not running; a closed session's sockets are disconnected here and
+/// now, an open session is closed (which disconnects them).
+struct Job(Option<Arc<Shared>>);
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        let Some(shared) = self.0.take() else {
+            return;
+        };
+        lock(&shared.inbox).running = false;
+        shared.changed.notify_all();
+        if lock(&shared.closed).is_some() {
+            disconnect_all(&shared);
+        } else if let Some(session) = shared.session.upgrade() {
+            session.close(CloseReason::Server);
         }
     }
 }
 
-/// The client's thread: connects namespaces and runs handlers until the session closes.
-fn run(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Arc<Shared>, inbox: &Receiver<Inbound>) {
-    while let Ok(inbound) = inbox.recv() {
-        if lock(&shared.closed).is_some() {
-            break;
+/// Marks the client's thread ended if it unwinds from a panicking handler, so the reader
+/// does not wait on it.
+struct Unwinding<'a>(&'a Shared);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            lock(&self.0.inbox).running = false;
+            self.0.changed.notify_all();
         }
+    }
+}
+
+/// The client's thread: connects namespaces and runs handlers until the inbox has stayed
+/// empty for [`LINGER`], or the session closes (then it disconnects every socket).
+fn run(shared: &Shared) {
+    let _unwinding = Unwinding(shared);
+    let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
+        lock(&shared.inbox).running = false;
+        shared.changed.notify_all();
+        return;
+    };
+    while let Some(inbound) = next(shared) {
         match inbound {
-            Inbound::Connect { nsp, auth } => connect(io, session, shared, &nsp, &auth),
+            Inbound::Connect { nsp, auth } => connect(&io, &session, shared, &nsp, &auth),
             Inbound::Event {
                 nsp,
                 name,
@@ -204,6 +323,44 @@ fn run(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Arc<Shared>, inbox: &
             }
         }
     }
+}
+
+/// The next packet for the client's thread; `None` when it is to end. It ends marked not
+/// running, after disconnecting every socket if the session has closed.
+fn next(shared: &Shared) -> Option<Inbound> {
+    let mut inbox = lock(&shared.inbox);
+    let mut waited = false;
+    loop {
+        if lock(&shared.closed).is_some() {
+            drop(inbox);
+            disconnect_all(shared);
+            let mut inbox = lock(&shared.inbox);
+            inbox.queue = VecDeque::new();
+            inbox.running = false;
+            shared.changed.notify_all();
+            return None;
+        }
+        if let Some(inbound) = inbox.queue.pop_front() {
+            shared.changed.notify_all();
+            return Some(inbound);
+        }
+        if waited {
+            // Idle: give the queue's memory back and end.
+            inbox.queue = VecDeque::new();
+            inbox.running = false;
+            return None;
+        }
+        let (guard, timeout) = shared
+            .changed
+            .wait_timeout(inbox, LINGER)
+            .unwrap_or_else(|e| e.into_inner());
+        inbox = guard;
+        waited = timeout.timed_out();
+    }
+}
+
+/// Disconnects every socket of the client, with the reason the session closed.
+fn disconnect_all(shared: &Shared) {
     let reason = lock(&shared.closed).unwrap_or(CloseReason::TransportClose);
     let sockets: Vec<Socket> = lock(&shared.sockets).drain().map(|(_, s)| s).collect();
     for socket in sockets {
