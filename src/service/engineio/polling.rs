@@ -9,9 +9,12 @@ use crate::codec::http::Response;
 use crossbeam_channel::select;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Most packets one POST may carry.
 const MAX_PACKETS: usize = 1024;
+/// How long a GET during an upgrade waits for it to finish before it is answered with a noop.
+const UPGRADE_SETTLE: Duration = Duration::from_millis(100);
 
 /// A 200 response with a polling body.
 pub(super) fn text(body: String) -> Response {
@@ -39,10 +42,8 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         return error(ErrorCode::BadRequest, 400);
     }
     let _busy = Busy(&session.get_busy);
-    match session.transport() {
-        Transport::WebSocket => return error(ErrorCode::BadRequest, 400),
-        Transport::Upgrading => return text("6".into()),
-        Transport::Polling => {}
+    if session.transport() == Transport::WebSocket {
+        return error(ErrorCode::BadRequest, 400);
     }
     let Some(wake_rx) = session.wake_rx() else {
         return error(ErrorCode::BadRequest, 400);
@@ -53,6 +54,19 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         if w == Wake::Close {
             return text("1".into());
         }
+    }
+    if session.transport() == Transport::Upgrading {
+        // engine.io answers a poll during an upgrade with a noop from a check every 100 ms;
+        // wait as long for the upgrade to finish, so that a poll the client sends after `5`
+        // is refused, as it is on engine.io's one thread, even if it is read first here.
+        if wake_rx.recv_timeout(UPGRADE_SETTLE) == Ok(Wake::Close) {
+            return text("1".into());
+        }
+    }
+    match session.transport() {
+        Transport::WebSocket => return error(ErrorCode::BadRequest, 400),
+        Transport::Upgrading => return text("6".into()),
+        Transport::Polling => {}
     }
     if session.is_closed() {
         return error(ErrorCode::UnknownSid, 400);

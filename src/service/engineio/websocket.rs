@@ -190,6 +190,8 @@ fn read_loop(
     };
     if upgrading {
         session.detach_websocket();
+        // A GET waiting for the upgrade to settle goes on polling.
+        session.wake(Wake::Noop);
     } else {
         session.close(CloseReason::TransportClose);
     }
