@@ -4,7 +4,8 @@
 //! this module keeps the counters and the hand-over rule.
 
 use super::delivery::Packet;
-use crossbeam_channel::{Receiver, Sender};
+use super::queue::{NoItem, Queue};
+use crossbeam_channel::Sender;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -65,6 +66,8 @@ struct Shared {
     behind: AtomicBool,
     /// Called after a hand-over found nothing in flight.
     waker: OnceLock<Waker>,
+    /// The batches handed over and not yet taken.
+    batches: Queue<Batch>,
 }
 
 impl fmt::Debug for Shared {
@@ -171,11 +174,26 @@ pub enum HandOver {
 }
 
 /// The sending end of a member's outbox: the hub's, and a transport's for what it sends
-/// itself (a Socket.IO session's own emits). Clones queue into the same outbox.
-#[derive(Debug, Clone)]
+/// itself (a Socket.IO session's own emits). Clones queue into the same outbox; once every one
+/// is dropped, the writer learns it after the last batch.
+#[derive(Debug)]
 pub struct OutboxSender {
-    batches: Sender<Batch>,
     shared: Arc<Shared>,
+}
+
+impl Clone for OutboxSender {
+    fn clone(&self) -> Self {
+        self.shared.batches.add_sender();
+        OutboxSender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for OutboxSender {
+    fn drop(&mut self) {
+        self.shared.batches.drop_sender();
+    }
 }
 
 impl OutboxSender {
@@ -210,7 +228,7 @@ impl OutboxSender {
             // The stall clock runs only while the writer has something to write.
             s.progress.store(flow.now_ms(), SeqCst);
         }
-        if self.batches.send(batch).is_err() {
+        if s.batches.push(batch).is_err() {
             s.queued.fetch_sub(n, SeqCst);
             s.queued_bytes.fetch_sub(bytes, SeqCst);
             return HandOver::Gone;
@@ -231,6 +249,12 @@ impl OutboxSender {
     /// starts one there. Set once; later calls are ignored.
     pub fn on_first(&self, wake: impl Fn() + Send + Sync + 'static) {
         let _ = self.shared.waker.set(Box::new(wake));
+    }
+
+    /// Makes the writer's current or next wait return [`NoItem::Interrupted`] (a long-poll GET
+    /// woken for an upgrade or a close).
+    pub fn interrupt(&self) {
+        self.shared.batches.interrupt();
     }
 
     /// True while the member counts as behind.
@@ -265,7 +289,6 @@ impl OutboxSender {
 /// The writer's end of a member's outbox.
 #[derive(Debug)]
 pub struct Outbox {
-    batches: Receiver<Batch>,
     shared: Arc<Shared>,
     flow: Arc<Flow>,
     low: usize,
@@ -274,16 +297,35 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Batches to write, in order; disconnected once the hub has dropped the member.
-    pub fn batches(&self) -> &Receiver<Batch> {
-        &self.batches
+    /// The next batch to write, waiting at most `timeout`; [`NoItem::Disconnected`] once every
+    /// sender is gone (the hub has dropped the member) and everything was taken.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Batch, NoItem> {
+        self.shared.batches.recv_timeout(timeout)
+    }
+
+    /// The next batch, if one waits.
+    pub fn try_recv(&self) -> Option<Batch> {
+        self.shared.batches.try_recv()
+    }
+
+    /// True if a batch waits.
+    pub fn has_waiting(&self) -> bool {
+        !self.shared.batches.is_empty()
+    }
+
+    /// Forgets an [`OutboxSender::interrupt`] no wait has seen.
+    pub fn clear_interrupt(&self) {
+        self.shared.batches.clear_interrupt();
+    }
+
+    /// Gives the queue's memory back while it is empty (an idle member's outbox).
+    pub fn shrink(&self) {
+        self.shared.batches.shrink();
     }
 
     /// Appends every batch already waiting to `batch`, so one write carries them all.
     pub fn take_waiting(&self, batch: &mut Batch) {
-        while let Ok(more) = self.batches.try_recv() {
-            batch.extend(more);
-        }
+        self.shared.batches.drain(|more| batch.extend(more));
         self.progressed();
     }
 
@@ -307,7 +349,7 @@ impl Outbox {
     /// True when nothing is in flight: every packet handed over has been written, and no
     /// sender is between counting a batch and queueing it.
     pub fn is_drained(&self) -> bool {
-        self.shared.queued.load(SeqCst) == 0 && self.batches.is_empty()
+        self.shared.queued.load(SeqCst) == 0 && self.shared.batches.is_empty()
     }
 
     /// True once the hub has dropped the member as too slow.
@@ -329,6 +371,7 @@ impl Drop for Outbox {
     /// looks, and the gate no longer waits for it.
     fn drop(&mut self) {
         self.shared.gone.store(true, SeqCst);
+        self.shared.batches.drop_receiver();
         self.flow.clear_behind(&self.shared);
     }
 }
@@ -354,9 +397,8 @@ impl Activity {
 /// A new member's outbox: the hub's end and the writer's end. `alive` is held by the writer's
 /// end for as long as it exists.
 pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSender, Outbox) {
-    // Unbounded as a channel, bounded by `queued` against `marks.hard`: the hub checks before
-    // every hand-over, and a channel slot costs nothing until used.
-    let (tx, rx) = crossbeam_channel::unbounded();
+    // Unbounded as a queue, bounded by `queued` against `marks.hard`: the hub checks before
+    // every hand-over.
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
         queued_bytes: AtomicUsize::new(0),
@@ -365,14 +407,13 @@ pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSende
         gone: AtomicBool::new(false),
         behind: AtomicBool::new(false),
         waker: OnceLock::new(),
+        batches: Queue::new(),
     });
     (
         OutboxSender {
-            batches: tx,
             shared: Arc::clone(&shared),
         },
         Outbox {
-            batches: rx,
             shared,
             flow: Arc::clone(flow),
             low: marks.high / 2,
@@ -405,7 +446,7 @@ mod tests {
             HandOver::Overflow
         );
         // Once written, there is room again.
-        let batch = outbox.batches().try_recv().unwrap();
+        let batch = outbox.try_recv().unwrap();
         outbox.written(&batch);
         assert_eq!(
             sender.hand_over_ungated(vec![packet(500)], &flow, marks),

@@ -6,10 +6,10 @@ use super::session::{lock, CloseReason, Session, Transport, Wake};
 use super::{error, EngineInner, Message};
 use crate::codec::engineio::{self, ErrorCode, Packet};
 use crate::codec::http::Response;
-use crossbeam_channel::select;
+use crate::service::chat::queue::NoItem;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Most packets one POST may carry.
 const MAX_PACKETS: usize = 1024;
@@ -74,26 +74,30 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
     let Some(outbox) = lock(&session.outbox).take() else {
         return error(ErrorCode::BadRequest, 400);
     };
-    let wait = engine.config.ping_interval + engine.config.ping_timeout;
+    let deadline = Instant::now() + engine.config.ping_interval + engine.config.ping_timeout;
     engine.stats.polls_waiting.fetch_add(1, SeqCst);
-    let resp = select! {
-        recv(outbox.batches()) -> batch => match batch {
+    let resp = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match outbox.recv_timeout(left) {
             Ok(mut batch) => {
                 outbox.take_waiting(&mut batch);
                 let mut body = Vec::new();
                 encode(&batch, &mut body);
                 outbox.written(&batch);
-                payload(body)
+                break payload(body);
             }
-            Err(_) => text("1".into()),
-        },
-        recv(wake_rx) -> wake => match wake {
-            Ok(Wake::Noop) | Err(_) => text("6".into()),
-            Ok(Wake::Close) => text("1".into()),
-        },
-        default(wait) => text("6".into()),
+            Err(NoItem::Disconnected) => break text("1".into()),
+            Err(NoItem::Timeout) => break text("6".into()),
+            // A wake (`Session::wake` queues it, then interrupts); none if it was stale.
+            Err(NoItem::Interrupted) => match wake_rx.try_recv() {
+                Ok(Wake::Noop) => break text("6".into()),
+                Ok(Wake::Close) => break text("1".into()),
+                Err(_) => {}
+            },
+        }
     };
     engine.stats.polls_waiting.fetch_sub(1, SeqCst);
+    outbox.shrink();
     // The WebSocket writer may want the outbox next (an upgrade finished meanwhile).
     session.return_outbox(outbox);
     resp

@@ -398,10 +398,12 @@ impl Session {
         self.ensure_writer();
     }
 
-    /// Wakes a pending long-poll GET (a session that began on WebSocket has none).
+    /// Wakes a pending long-poll GET (a session that began on WebSocket has none): the wake
+    /// is queued, then the GET's wait on the outbox interrupted.
     pub(super) fn wake(&self, wake: Wake) {
         if let Some((tx, _)) = &self.wake {
             let _ = tx.try_send(wake);
+            self.sender.interrupt();
         }
     }
 

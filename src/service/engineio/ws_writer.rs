@@ -13,9 +13,9 @@ use crate::codec::websocket::{self as ws, Opcode};
 use crate::net::Stream;
 use crate::server::CountingWriter;
 use crate::service::chat::outbox::{HandOver, Marks, Outbox};
+use crate::service::chat::queue::NoItem;
 use crate::service::chat::writer::{write_patiently, KEEP_BUFFER, WRITE_SLICE, WRITE_STALL};
 use crate::service::chat::Packet;
-use crossbeam_channel::RecvTimeoutError;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::thread;
@@ -107,7 +107,7 @@ impl Session {
         };
         let (outbox, out) = {
             let mut slot = lock(&self.outbox);
-            if slot.as_ref().is_none_or(|o| o.batches().is_empty()) {
+            if slot.as_ref().is_none_or(|o| !o.has_waiting()) {
                 // A writer (or a GET) holds it and will see the packets, or nothing waits.
                 return;
             }
@@ -143,6 +143,7 @@ impl Session {
         if !outbox.is_drained() || outbox.is_kicked() {
             return Some(outbox);
         }
+        outbox.shrink();
         *slot = Some(outbox);
         None
     }
@@ -212,9 +213,9 @@ fn run(session: &Session, outbox: Outbox, mut out: CountingWriter) {
     let _ = out.stream().set_write_timeout(Some(WRITE_SLICE));
     let mut buf = Vec::new();
     loop {
-        let mut batch = match outbox.batches().recv_timeout(LINGER) {
+        let mut batch = match outbox.recv_timeout(LINGER) {
             Ok(batch) => batch,
-            Err(RecvTimeoutError::Timeout) => match session.park(outbox) {
+            Err(NoItem::Timeout | NoItem::Interrupted) => match session.park(outbox) {
                 None => return,
                 Some(back) => {
                     outbox = back;
@@ -224,7 +225,7 @@ fn run(session: &Session, outbox: Outbox, mut out: CountingWriter) {
                     continue;
                 }
             },
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(NoItem::Disconnected) => break,
         };
         if outbox.is_kicked() {
             break;
