@@ -90,33 +90,59 @@ fn serve_requests(
     routes: &[Arc<dyn Route>],
 ) -> io::Result<Option<(Vec<u8>, Takeover)>> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let limits = HeadLimits::default();
     loop {
-        let head = match read_head(conn, &mut buf, limits)? {
-            HeadRead::Got(head) => head,
-            HeadRead::Closed => return Ok(None),
-            HeadRead::Bad(e) => return reply_error(conn, &e).map(|()| None),
+        // Reading, routing and answering are out of line, each its own frame: only the
+        // request itself is on the stack under the route that serves it.
+        let Some((req, route)) = read_request(conn, &mut buf, routes)? else {
+            return Ok(None);
         };
-        let route = routes.iter().find(|r| r.claims(&head.path));
-        let max_body = route.map_or(64 * 1024, |r| r.max_body());
-        let body = match read_body(conn, &mut buf, &head, max_body)? {
-            Ok(body) => body,
-            Err(e) => return reply_error(conn, &e).map(|()| None),
-        };
-        let keep = head.keep_alive();
-        let req = Request { head, body };
+        let keep = req.head.keep_alive();
         let outcome = match route {
             Some(r) => r.serve(req, conn, &mut buf),
             None => Outcome::Respond(text(404, "not found\n")),
         };
-        match outcome {
-            Outcome::Respond(resp) if keep => write_response(conn, resp, false)?,
-            Outcome::Respond(resp) | Outcome::Close(resp) => {
-                return write_response(conn, resp, true).map(|()| None);
-            }
-            Outcome::TakenOver => return Ok(None),
-            Outcome::Continue(takeover) => return Ok(Some((buf, takeover))),
+        if let Outcome::Continue(takeover) = outcome {
+            return Ok(Some((buf, takeover)));
         }
+        if !respond(conn, outcome, keep)? {
+            return Ok(None);
+        }
+    }
+}
+
+/// A request and the route that claims it, if any.
+type Routed<'r> = (Request, Option<&'r Arc<dyn Route>>);
+
+/// The next request and the route that claims it; `None` once the connection is done (the
+/// client closed, or sent a request so bad that it was answered with an error and closed).
+#[inline(never)]
+fn read_request<'r>(
+    conn: &mut Connection,
+    buf: &mut Vec<u8>,
+    routes: &'r [Arc<dyn Route>],
+) -> io::Result<Option<Routed<'r>>> {
+    let head = match read_head(conn, buf, HeadLimits::default())? {
+        HeadRead::Got(head) => head,
+        HeadRead::Closed => return Ok(None),
+        HeadRead::Bad(e) => return reply_error(conn, &e).map(|()| None),
+    };
+    let route = routes.iter().find(|r| r.claims(&head.path));
+    let max_body = route.map_or(64 * 1024, |r| r.max_body());
+    match read_body(conn, buf, &head, max_body)? {
+        Ok(body) => Ok(Some((Request { head, body }, route))),
+        Err(e) => reply_error(conn, &e).map(|()| None),
+    }
+}
+
+/// Writes what a route answered; true if the connection goes on.
+#[inline(never)]
+fn respond(conn: &mut Connection, outcome: Outcome, keep: bool) -> io::Result<bool> {
+    match outcome {
+        Outcome::Respond(resp) if keep => write_response(conn, resp, false).map(|()| true),
+        Outcome::Respond(resp) | Outcome::Close(resp) => {
+            write_response(conn, resp, true).map(|()| false)
+        }
+        Outcome::TakenOver | Outcome::Continue(_) => Ok(false),
     }
 }
 
