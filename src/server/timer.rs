@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 type Task = Box<dyn FnOnce() + Send>;
 
+/// Deadlines the heap holds before it first grows.
+const INITIAL_ROOM: usize = 256;
+
 struct Entry {
     at: Instant,
     seq: u64,
@@ -80,7 +83,13 @@ impl Timer {
     /// Starts the timer thread, named `name`.
     pub fn start(name: &str) -> std::io::Result<Timer> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            // Room for a few hundred deadlines from the start: a push that grows the heap is
+            // deep (a reallocation), and the connection thread that happens to make it keeps
+            // that much more stack for its life.
+            state: Mutex::new(State {
+                heap: BinaryHeap::with_capacity(INITIAL_ROOM),
+                ..State::default()
+            }),
             changed: Condvar::new(),
         });
         let for_thread = Arc::clone(&shared);

@@ -230,16 +230,19 @@ impl EngineInner {
     /// The handshake packet for a new session.
     fn open_packet(&self, sid: &str, upgrades: &[&str]) -> String {
         let c = &self.config;
-        format!(
-            "0{}",
-            crate::codec::engineio::open_payload(
-                sid,
-                upgrades,
+        let mut packet = String::with_capacity(1 + crate::codec::engineio::OPEN_PAYLOAD_LEN);
+        packet.push('0');
+        crate::codec::engineio::open_payload_into(
+            sid,
+            upgrades,
+            (
                 c.ping_interval.as_millis() as u64,
                 c.ping_timeout.as_millis() as u64,
-                c.max_payload as u64,
-            )
-        )
+            ),
+            c.max_payload as u64,
+            &mut packet,
+        );
+        packet
     }
 
     fn counted_in(&self, n: usize) {
@@ -257,7 +260,7 @@ impl Route for Engine {
         self.inner.config.max_payload
     }
 
-    fn serve(&self, req: Request, conn: &mut Connection, _rest: &mut Vec<u8>) -> Outcome {
+    fn serve(&self, req: Request, _conn: &mut Connection, _rest: &mut Vec<u8>) -> Outcome {
         let inner = &self.inner;
         let cors = &inner.config.cors;
         let head = &req.head;
@@ -294,7 +297,7 @@ impl Route for Engine {
             return reply(error(ErrorCode::UnknownSid, 400));
         };
         if websocket {
-            return websocket::upgrade(inner, &session, req, conn);
+            return websocket::upgrade(inner, &session, req);
         }
         let resp = match head.method.as_str() {
             "GET" => polling::get(inner, &session),

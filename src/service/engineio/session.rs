@@ -189,6 +189,17 @@ impl Session {
         })
     }
 
+    /// A name for a thread of this session: `prefix` and the sid's first six characters, made
+    /// in one allocation (`format!` grows its string as it goes, a deeper path for the reader
+    /// that asks).
+    pub(crate) fn thread_name(&self, prefix: &str) -> String {
+        let tag = &self.sid[..6.min(self.sid.len())];
+        let mut name = String::with_capacity(prefix.len() + tag.len());
+        name.push_str(prefix);
+        name.push_str(tag);
+        name
+    }
+
     /// The session's transport now.
     pub fn transport(&self) -> Transport {
         lock(&self.state).transport

@@ -10,7 +10,6 @@ use crate::codec::engineio::{self, ErrorCode, Packet};
 use crate::codec::http::{RequestHead, Response};
 use crate::codec::websocket::{self as ws, Assembler, Opcode, Role};
 use crate::server::{is_timeout, Connection};
-use crate::service::chat::Packet as OutPacket;
 use crate::service::web::{write_response, Outcome, Request, Takeover};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -40,32 +39,44 @@ fn handshake(head: &RequestHead) -> Result<String, Response> {
     Ok(key.to_string())
 }
 
-/// The 101 response to the handshake with `key`.
-fn accepted(key: &str) -> Response {
-    Response::new(101)
-        .header("Upgrade", "websocket")
-        .header("Connection", "Upgrade")
-        .header("Sec-WebSocket-Accept", ws::accept_key(key))
+/// Appends the 101 response to the handshake with `key`.
+fn accepted(key: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
+    out.extend_from_slice(b"Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    out.extend_from_slice(ws::accept_key(key).as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
 }
 
-/// A new session over WebSocket from the start: the handshake is checked here, the session
-/// opened once the request is off the stack (see [`start_session`]).
+/// A new session over WebSocket from the start: the handshake is checked, answered and the
+/// session opened once the request loop is off the stack (see [`start_session`]).
 pub(super) fn open(engine: &Arc<EngineInner>, req: Request) -> Outcome {
-    let key = handshake(&req.head);
-    drop(req);
-    let key = match key {
-        Ok(k) => k,
-        Err(e) => return Outcome::Close(e),
-    };
-    if engine.is_stopping() {
-        return Outcome::Close(error(ErrorCode::BadRequest, 503));
-    }
     let engine = Arc::clone(engine);
-    Outcome::Continue(Takeover::new(move |conn, rest| {
-        if let Some(session) = start_session(&engine, &key, conn) {
+    Outcome::Continue(Takeover::new(move |conn, mut rest| {
+        let Some(key) = checked_key(req, conn) else {
+            return;
+        };
+        if engine.is_stopping() {
+            let _ = write_response(conn, error(ErrorCode::BadRequest, 503), true);
+            return;
+        }
+        if let Some(session) = start_session(&engine, &key, conn, &mut rest) {
             read_loop(&engine, &session, conn, rest);
         }
     }))
+}
+
+/// The client's key if `req` is a valid WebSocket handshake; if not, the error response is
+/// written (the connection then closes).
+#[inline(never)]
+fn checked_key(req: Request, conn: &mut Connection) -> Option<String> {
+    match handshake(&req.head) {
+        Ok(key) => Some(key),
+        Err(resp) => {
+            drop(req);
+            let _ = write_response(conn, resp, true);
+            None
+        }
+    }
 }
 
 /// Answers the handshake and opens the session, at the bottom of the connection thread's
@@ -77,60 +88,75 @@ fn start_session(
     engine: &Arc<EngineInner>,
     key: &str,
     conn: &mut Connection,
+    rest: &mut Vec<u8>,
 ) -> Option<Arc<Session>> {
-    if write_response(conn, accepted(key), false).is_err() {
+    // The 101 and the session's open packet go in one write, by this thread: no writer thread
+    // starts until there is more to send.
+    let session = engine.open(Transport::WebSocket);
+    let written = in_read_buffer(rest, |out| {
+        accepted(key, out);
+        match &session {
+            Some(session) => {
+                let open = engine.open_packet(&session.sid, &[]);
+                ws::encode_frame(Opcode::Text, open.as_bytes(), out);
+            }
+            // The server began to stop since the handshake was checked.
+            None => ws::encode_close(1001, "", out),
+        }
+        conn.write_all(out)
+    });
+    let session = session?;
+    if written.is_err() {
+        session.close(CloseReason::TransportClose);
         return None;
     }
-    let Some(session) = engine.open(Transport::WebSocket) else {
-        // The server began to stop since the handshake was checked.
-        let mut frame = Vec::new();
-        ws::encode_close(1001, "", &mut frame);
-        let _ = conn.write_all(&frame);
-        return None;
-    };
-    let open = engine.open_packet(&session.sid, &[]);
     session.attach_websocket(conn.stream(), Some(conn.writer()));
-    // The hand-over starts a writer for it.
-    session.send_packets(vec![OutPacket::from(open.into_bytes())]);
     Some(session)
 }
 
-/// A WebSocket for a polling session: the upgrade.
-pub(super) fn upgrade(
-    engine: &Arc<EngineInner>,
-    session: &Arc<Session>,
-    req: Request,
-    conn: &mut Connection,
-) -> Outcome {
-    let key = handshake(&req.head);
-    drop(req);
-    let key = match key {
-        Ok(k) => k,
-        Err(e) => return Outcome::Close(e),
-    };
-    let taken = {
-        let mut state = lock(&session.state);
-        let taken = state.closed || state.transport != Transport::Polling;
-        if !taken {
-            state.transport = Transport::Upgrading;
-        }
-        taken
-    };
-    if taken {
-        // Already upgraded (or upgrading): as engine.io does, complete the handshake and close
-        // this WebSocket at once; the session goes on over the other one.
-        let mut frame = Vec::new();
-        ws::encode_close(1000, "", &mut frame);
-        if write_response(conn, accepted(&key), false).is_ok() {
-            let _ = conn.write_all(&frame);
-        }
-        let _ = conn.stream().shutdown(Shutdown::Both);
-        return Outcome::TakenOver;
+/// Runs `f` with a buffer to build an answer in: the request's read buffer, if it is empty
+/// (it is, unless the client sent more before the answer). That buffer is larger than the
+/// blocks glibc keeps cached for the thread that frees them, so when the reader frees it, it
+/// goes back to the shared pool, where a small buffer freed now would stay with this
+/// long-lived thread.
+fn in_read_buffer<R>(rest: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    if !rest.is_empty() {
+        return f(&mut Vec::new());
     }
+    let result = f(rest);
+    rest.clear();
+    result
+}
+
+/// A WebSocket for a polling session: the upgrade, once the request loop is off the stack.
+pub(super) fn upgrade(engine: &Arc<EngineInner>, session: &Arc<Session>, req: Request) -> Outcome {
     let (engine, session) = (Arc::clone(engine), Arc::clone(session));
-    // Answered and read once the request is off the stack, as in `start_session`.
-    Outcome::Continue(Takeover::new(move |conn, rest| {
-        if write_response(conn, accepted(&key), false).is_err() {
+    Outcome::Continue(Takeover::new(move |conn, mut rest| {
+        let Some(key) = checked_key(req, conn) else {
+            return;
+        };
+        let taken = {
+            let mut state = lock(&session.state);
+            let taken = state.closed || state.transport != Transport::Polling;
+            if !taken {
+                state.transport = Transport::Upgrading;
+            }
+            taken
+        };
+        let written = in_read_buffer(&mut rest, |out| {
+            accepted(&key, out);
+            if taken {
+                // Already upgraded (or upgrading): as engine.io does, complete the handshake
+                // and close this WebSocket at once; the session goes on over the other one.
+                ws::encode_close(1000, "", out);
+            }
+            conn.write_all(out)
+        });
+        if taken {
+            let _ = conn.stream().shutdown(Shutdown::Both);
+            return;
+        }
+        if written.is_err() {
             lock(&session.state).transport = Transport::Polling;
             return;
         }
@@ -140,7 +166,8 @@ pub(super) fn upgrade(
 }
 
 /// Reads frames until the connection ends, handing messages to the session; `buf` holds the
-/// bytes read past the handshake.
+/// bytes read past the handshake. Kept lean (the parsing and the ending are out of line): its
+/// frame is under every message the reader handles.
 fn read_loop(
     engine: &EngineInner,
     session: &Arc<Session>,
@@ -150,30 +177,65 @@ fn read_loop(
     let max = engine.config.max_payload;
     let mut asm = Assembler::new(max);
     let close_code = loop {
-        match ws::parse_frame(&buf, Role::Server, max) {
+        let message = match next_message(&mut buf, &mut asm, max) {
+            Ok(Some(message)) => message,
+            Ok(None) => match fill(conn, &mut buf) {
+                Ok(0) => break None,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_timeout(&e) && !session.is_closed() => continue,
+                Err(_) => break None,
+            },
+            Err(code) => break Some(code),
+        };
+        match on_message(engine, session, conn, message) {
+            Next::Read => {}
+            // Delivered from here, not from inside `on_message`: the deepest path of a reader
+            // (a Socket.IO packet parsed and queued) stays a frame shallower.
+            Next::Deliver(message) => {
+                if !session.deliver(message) {
+                    break Some(1002);
+                }
+                if session.is_closed() {
+                    break None;
+                }
+            }
+            Next::Stop => break None,
+            Next::Close(code) => break Some(code),
+        }
+    };
+    finish(session, conn, close_code);
+}
+
+/// The next whole message in `buf` (taken off it), `None` if more bytes are needed, or the
+/// close code of a protocol error.
+#[inline(never)]
+fn next_message(
+    buf: &mut Vec<u8>,
+    asm: &mut Assembler,
+    max: usize,
+) -> Result<Option<ws::Message>, u16> {
+    loop {
+        match ws::parse_frame(buf, Role::Server, max) {
             Ok(Some((used, frame))) => {
                 buf.drain(..used);
                 match asm.push(frame) {
-                    Ok(Some(message)) => match on_message(engine, session, conn, message) {
-                        Next::Read => continue,
-                        Next::Stop => break None,
-                        Next::Close(code) => break Some(code),
-                    },
-                    Ok(None) => continue,
-                    Err(e) => break Some(e.close_code()),
+                    Ok(Some(message)) => return Ok(Some(message)),
+                    Ok(None) => {}
+                    Err(e) => return Err(e.close_code()),
                 }
             }
-            Ok(None) => {}
-            Err(e) => break Some(e.close_code()),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(e.close_code()),
         }
-        match fill(conn, &mut buf) {
-            Ok(0) => break None,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) && !session.is_closed() => {}
-            Err(_) => break None,
-        }
-    };
+    }
+}
+
+/// The reading has ended: the close frame (with `close_code` if the client broke the
+/// protocol) is sent, the session closed (or, if this WebSocket was only probing, left to go
+/// on polling), and the socket shut down once a writer has written what was queued.
+#[inline(never)]
+fn finish(session: &Arc<Session>, conn: &mut Connection, close_code: Option<u16>) {
     if let Some(code) = close_code {
         let mut frame = Vec::new();
         ws::encode_close(code, "", &mut frame);
@@ -225,6 +287,8 @@ fn fill(conn: &mut Connection, buf: &mut Vec<u8>) -> io::Result<usize> {
 
 enum Next {
     Read,
+    /// Hand this message to the session.
+    Deliver(Message),
     Stop,
     Close(u16),
 }
@@ -267,15 +331,16 @@ fn on_message(
                     _ => {}
                 }
             }
+            if let Packet::Message(text) = packet {
+                return Next::Deliver(Message::Text(text));
+            }
             if !on_packet(session, packet) {
                 return Next::Close(1002);
             }
         }
         ws::Message::Binary(data) => {
             engine.counted_in(1);
-            if !session.deliver(Message::Binary(data)) {
-                return Next::Close(1002);
-            }
+            return Next::Deliver(Message::Binary(data));
         }
         ws::Message::Ping(data) => {
             let mut frame = Vec::new();

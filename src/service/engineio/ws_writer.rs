@@ -127,7 +127,7 @@ impl Session {
             return; // The engine is gone: dropping the job closes the session.
         };
         let builder = thread::Builder::new()
-            .name(format!("eio-ws#{}", &self.sid[..6.min(self.sid.len())]))
+            .name(self.thread_name("eio-ws#"))
             .stack_size(WRITER_STACK);
         engine.timer.spawn(builder, move || {
             let mut job = job;

@@ -11,7 +11,7 @@ use super::IoInner;
 use crate::codec::json::Value;
 use crate::codec::socketio::{self, Packet, PacketType};
 use crate::service::engineio::{CloseReason, EngineHandler, Message, Session};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
@@ -54,7 +54,7 @@ struct Inbox {
 /// State shared by the reading side and the client's thread.
 struct Shared {
     /// Connected sockets by namespace.
-    sockets: Mutex<HashMap<String, Socket>>,
+    sockets: Mutex<Sockets>,
     /// Set once any namespace connected (the connect timeout looks).
     ever_connected: AtomicBool,
     closed: Mutex<Option<CloseReason>>,
@@ -63,6 +63,34 @@ struct Shared {
     changed: Condvar,
     io: Weak<IoInner>,
     session: Weak<Session>,
+}
+
+/// A client's sockets by namespace: mostly one, so a list sized to fit, not a hash map.
+#[derive(Default)]
+struct Sockets(Vec<(String, Socket)>);
+
+impl Sockets {
+    fn get(&self, nsp: &str) -> Option<Socket> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == nsp)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn insert(&mut self, nsp: String, socket: Socket) {
+        self.remove(&nsp);
+        self.0.reserve_exact(1);
+        self.0.push((nsp, socket));
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<Socket> {
+        let i = self.0.iter().position(|(n, _)| n == nsp)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The reading side: the session's Engine.IO handler.
@@ -75,7 +103,7 @@ pub(super) struct Client {
 /// The handler of a new session; its thread starts with the first packet for it.
 pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Client {
     let shared = Arc::new(Shared {
-        sockets: Mutex::new(HashMap::new()),
+        sockets: Mutex::new(Sockets::default()),
         ever_connected: AtomicBool::new(false),
         closed: Mutex::new(None),
         inbox: Mutex::new(Inbox::default()),
@@ -101,10 +129,15 @@ pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Client {
 
 impl EngineHandler for Client {
     fn message(&mut self, _session: &Arc<Session>, message: Message) -> Result<(), String> {
-        match self.assemble(message)? {
-            Some(packet) => self.dispatch(packet),
-            None => Ok(()),
+        let Some(packet) = self.assemble(message)? else {
+            return Ok(());
+        };
+        // The thread is started from here, with the dispatching frames gone: the deepest
+        // thing an idle client's reader does.
+        if let Some(first) = self.dispatch(packet)? {
+            start(&self.shared, Some(first));
         }
+        Ok(())
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -121,7 +154,7 @@ impl EngineHandler for Client {
         // Disconnect handlers are the application's: they run on a thread of their own.
         inbox.running = true;
         drop(inbox);
-        start(&self.shared);
+        start(&self.shared, None);
     }
 }
 
@@ -167,9 +200,10 @@ impl Client {
         Ok(Some(packet))
     }
 
-    /// Settles an acknowledgement here; queues any other packet for the client's thread.
+    /// Settles an acknowledgement here; queues any other packet for the client's thread, or
+    /// gives it back if that thread is to be started with it.
     #[inline(never)]
-    fn dispatch(&mut self, packet: Packet) -> Result<(), String> {
+    fn dispatch(&mut self, packet: Packet) -> Result<Option<Inbound>, String> {
         let Packet {
             kind,
             nsp,
@@ -201,20 +235,21 @@ impl Client {
                 }
             }
             PacketType::Ack | PacketType::BinaryAck => {
-                let socket = lock(&self.shared.sockets).get(&nsp).cloned();
+                let socket = lock(&self.shared.sockets).get(&nsp);
                 if let (Some(socket), Some(id), Some(Value::Array(args))) = (socket, id, data) {
                     socket.acked(id, args);
                 }
-                return Ok(());
+                return Ok(None);
             }
             PacketType::ConnectError => return Err("CONNECT_ERROR from a client".into()),
         };
         self.enqueue(inbound)
     }
 
-    /// Queues a packet for the client's thread, starting it if it is not running. Waits while
-    /// the inbox is full (the thread is busy: it makes room, or ends, and says so).
-    fn enqueue(&self, inbound: Inbound) -> Result<(), String> {
+    /// Queues a packet for the client's thread; if that thread is not running, marks it
+    /// running and gives the packet back, to start it with. Waits while the inbox is full (the
+    /// thread is busy: it makes room, or ends, and says so).
+    fn enqueue(&self, inbound: Inbound) -> Result<Option<Inbound>, String> {
         let shared = &self.shared;
         let mut inbox = lock(&shared.inbox);
         loop {
@@ -229,31 +264,32 @@ impl Client {
                 .wait(inbox)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        inbox.queue.push_back(inbound);
         if inbox.running {
+            inbox.queue.push_back(inbound);
             shared.changed.notify_all();
-            return Ok(());
+            return Ok(None);
         }
+        // The queue is empty while no thread runs: the packet goes with the thread, and the
+        // queue is not grown here (a deep path for an idle client's reader).
         inbox.running = true;
-        drop(inbox);
-        start(shared);
-        Ok(())
+        Ok(Some(inbound))
     }
 }
 
-/// Starts the client's thread (the caller has marked it running), from the timer thread.
-fn start(shared: &Arc<Shared>) {
-    let job = Job(Some(Arc::clone(shared)));
+/// Starts the client's thread (the caller has marked it running), from the timer thread;
+/// `first` is the packet it handles first.
+fn start(shared: &Arc<Shared>, first: Option<Inbound>) {
+    let job = Job(Some((Arc::clone(shared), first)));
     let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
         return; // The server is going: dropping the job says so.
     };
     let builder = thread::Builder::new()
-        .name(format!("sio#{}", &session.sid[..6.min(session.sid.len())]))
+        .name(session.thread_name("sio#"))
         .stack_size(CLIENT_STACK);
     io.engine().timer().spawn(builder, move || {
         let mut job = job;
-        if let Some(shared) = job.0.take() {
-            run(&shared);
+        if let Some((shared, first)) = job.0.take() {
+            run(&shared, first);
         }
     });
 }
@@ -261,14 +297,18 @@ fn start(shared: &Arc<Shared>) {
 /// A client's thread to be. If it never runs (no thread to be had, or the server stopping),
 /// the client is marked not running; a closed session's sockets are disconnected here and
 /// now, an open session is closed (which disconnects them).
-struct Job(Option<Arc<Shared>>);
+struct Job(Option<(Arc<Shared>, Option<Inbound>)>);
 
 impl Drop for Job {
     fn drop(&mut self) {
-        let Some(shared) = self.0.take() else {
+        let Some((shared, _)) = self.0.take() else {
             return;
         };
-        lock(&shared.inbox).running = false;
+        {
+            let mut inbox = lock(&shared.inbox);
+            inbox.running = false;
+            inbox.queue = VecDeque::new();
+        }
         shared.changed.notify_all();
         if lock(&shared.closed).is_some() {
             disconnect_all(&shared);
@@ -293,14 +333,16 @@ impl Drop for Unwinding<'_> {
 
 /// The client's thread: connects namespaces and runs handlers until the inbox has stayed
 /// empty for [`LINGER`], or the session closes (then it disconnects every socket).
-fn run(shared: &Shared) {
+fn run(shared: &Shared, first: Option<Inbound>) {
     let _unwinding = Unwinding(shared);
     let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
         lock(&shared.inbox).running = false;
         shared.changed.notify_all();
         return;
     };
-    while let Some(inbound) = next(shared) {
+    // Like every packet, the first is skipped if the session has closed meanwhile.
+    let mut first = first.filter(|_| lock(&shared.closed).is_none());
+    while let Some(inbound) = first.take().or_else(|| next(shared)) {
         match inbound {
             Inbound::Connect { nsp, auth } => connect(&io, &session, shared, &nsp, &auth),
             Inbound::Event {
@@ -309,7 +351,7 @@ fn run(shared: &Shared) {
                 args,
                 id,
             } => {
-                let socket = lock(&shared.sockets).get(&nsp).cloned();
+                let socket = lock(&shared.sockets).get(&nsp);
                 if let Some(socket) = socket {
                     let ack = id.map(|id| Ack::new(socket.clone(), id));
                     socket.dispatch(&name, args, ack);
@@ -362,8 +404,8 @@ fn next(shared: &Shared) -> Option<Inbound> {
 /// Disconnects every socket of the client, with the reason the session closed.
 fn disconnect_all(shared: &Shared) {
     let reason = lock(&shared.closed).unwrap_or(CloseReason::TransportClose);
-    let sockets: Vec<Socket> = lock(&shared.sockets).drain().map(|(_, s)| s).collect();
-    for socket in sockets {
+    let sockets = std::mem::take(&mut *lock(&shared.sockets)).0;
+    for (_, socket) in sockets {
         socket.disconnected(reason.as_str());
     }
 }
@@ -374,7 +416,7 @@ fn connect(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Shared, nsp: &str
         session.send_packets(super::namespace::socket::encode(&refusal));
         return;
     };
-    if lock(&shared.sockets).contains_key(nsp) {
+    if lock(&shared.sockets).get(nsp).is_some() {
         return;
     }
     let socket = Socket::new(
