@@ -4,9 +4,9 @@
 //!
 //! Threads: each HTTP request runs on its connection's thread (a long-poll GET waits there
 //! for packets); a WebSocket's connection thread reads it, and a writer thread of its own
-//! writes it while there is something to write (it ends after a second without, and the next
-//! packet starts another); one timer thread sends every session's pings, enforces every pong
-//! timeout, and starts those writer threads.
+//! writes it while there is something to write (it ends after a quarter of a second without,
+//! and the next packet starts another); one timer thread sends every session's pings,
+//! enforces every pong timeout, and starts those writer threads.
 
 mod polling;
 pub mod session;

@@ -22,11 +22,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// How long a writer waits for more before it parks the outbox and ends.
-pub(super) const LINGER: Duration = Duration::from_secs(1);
+pub(super) const LINGER: Duration = Duration::from_millis(250);
 /// Stack of a writer thread: it only frames and writes. Larger than it needs (only touched
 /// pages cost memory) so that glibc's cache of the stacks of ended threads, which it bounds in
 /// bytes of address space, holds few of them.
-const WRITER_STACK: usize = 256 * 1024;
+const WRITER_STACK: usize = 1024 * 1024;
 /// How long the reading thread, when its connection ends, waits for a writer to finish the
 /// last frames: past a write stall the writer gives up by itself.
 const WRITER_WAIT: Duration = Duration::from_secs(WRITE_STALL.as_secs() + 5);

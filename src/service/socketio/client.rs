@@ -22,10 +22,12 @@ const MAX_ATTACHMENTS: usize = 10;
 /// Packets that may wait for the client's thread; a reader that finds it full waits, which
 /// slows only this client.
 const INBOX: usize = 16;
-/// Stack of a client thread: it runs the application's handlers.
-const CLIENT_STACK: usize = 256 * 1024;
+/// Stack of a client thread: it runs the application's handlers. Roomy (only touched pages
+/// cost memory), which also keeps few of them in glibc's cache of the stacks of ended threads
+/// (bounded in bytes of address space).
+const CLIENT_STACK: usize = 1024 * 1024;
 /// How long a client's thread waits for more work before it ends.
-const LINGER: Duration = Duration::from_secs(1);
+const LINGER: Duration = Duration::from_millis(250);
 
 /// What the reading side hands the client's thread.
 enum Inbound {

@@ -26,11 +26,12 @@
 //! reading, and each client (Engine.IO session) has a thread of its own where its connect and
 //! event handlers run, one at a time, in order. A slow handler delays only its own client. A
 //! client's handler thread, and its WebSocket's writer thread, run only while they have work:
-//! each ends after a second idle and the next packet starts another, so an idle WebSocket
-//! client holds one thread, its reader. One timer thread keeps every heartbeat. Handles
-//! ([`Socket`], [`Namespace`], [`SocketIo`]) are `Send + Clone`: emit from any thread. An emit
-//! never blocks: packets wait in the client's outbox, which is bounded; a client that does not
-//! read is dropped when it passes the bound (Socket.IO itself buffers without limit).
+//! each ends after a quarter of a second idle and the next packet starts another, so an idle
+//! WebSocket client holds one thread, its reader. One timer thread keeps every heartbeat.
+//! Handles ([`Socket`], [`Namespace`], [`SocketIo`]) are `Send + Clone`: emit from any
+//! thread. An emit never blocks: packets wait in the client's outbox, which is bounded; a
+//! client that does not read is dropped when it passes the bound (Socket.IO itself buffers
+//! without limit).
 
 pub mod chat_app;
 mod client;
