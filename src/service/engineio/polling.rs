@@ -55,12 +55,17 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
             return text("1".into());
         }
     }
-    if session.transport() == Transport::Upgrading {
-        // engine.io answers a poll during an upgrade with a noop from a check every 100 ms;
-        // wait as long for the upgrade to finish, so that a poll the client sends after `5`
-        // is refused, as it is on engine.io's one thread, even if it is read first here.
-        if wake_rx.recv_timeout(UPGRADE_SETTLE) == Ok(Wake::Close) {
-            return text("1".into());
+    // engine.io answers a poll during an upgrade with a noop from a check every 100 ms; wait
+    // as long for the upgrade to finish, so that a poll the client sends after `5` is refused,
+    // as it is on engine.io's one thread, even if it is read first here. (The probe's own
+    // wake-up, `3probe` sent, does not end the wait.)
+    let settle = Instant::now() + UPGRADE_SETTLE;
+    while session.transport() == Transport::Upgrading {
+        let left = settle.saturating_duration_since(Instant::now());
+        match wake_rx.recv_timeout(left) {
+            Ok(Wake::Close) => return text("1".into()),
+            Ok(Wake::Noop) => {}
+            Err(_) => break,
         }
     }
     match session.transport() {
