@@ -320,8 +320,9 @@ impl Drop for Job {
     }
 }
 
-/// Marks the client's thread ended if it unwinds from a panicking handler, so the reader
-/// does not wait on it.
+/// If the client's thread unwinds from a panicking handler: marks it ended, so the reader
+/// does not wait on it, and closes the session (as a protocol error, as when a packet cannot
+/// be handed to the client's thread), which disconnects its sockets on a thread of their own.
 struct Unwinding<'a>(&'a Shared);
 
 impl Drop for Unwinding<'_> {
@@ -329,6 +330,9 @@ impl Drop for Unwinding<'_> {
         if thread::panicking() {
             lock(&self.0.inbox).running = false;
             self.0.changed.notify_all();
+            if let Some(session) = self.0.session.upgrade() {
+                session.close(CloseReason::ParseError);
+            }
         }
     }
 }
