@@ -91,15 +91,19 @@ impl Sha1 {
 
 /// Folds one 64-byte block into the state.
 fn compress(state: &mut [u32; 5], block: &[u8]) {
-    let mut w = [0u32; 80];
+    // The message schedule as a ring of 16 words (each word of the 80 depends only on the 16
+    // before it): a small frame for the connection threads that answer WebSocket handshakes.
+    let mut w = [0u32; 16];
     for (i, word) in block.chunks_exact(4).enumerate() {
         w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
     }
-    for i in 16..80 {
-        w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-    }
     let [mut a, mut b, mut c, mut d, mut e] = *state;
-    for (i, &wi) in w.iter().enumerate() {
+    for i in 0..80 {
+        if i >= 16 {
+            w[i % 16] =
+                (w[(i - 3) % 16] ^ w[(i - 8) % 16] ^ w[(i - 14) % 16] ^ w[i % 16]).rotate_left(1);
+        }
+        let wi = w[i % 16];
         let (f, k) = match i {
             0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
             20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),

@@ -114,8 +114,8 @@ impl StopSignal {
 }
 
 /// A writer on a connection's socket, owned by the connection or by another thread; counts
-/// bytes out.
-#[derive(Debug)]
+/// bytes out. Clones write the same socket.
+#[derive(Debug, Clone)]
 pub struct CountingWriter {
     stream: Arc<Stream>,
     stats: Arc<ServiceStats>,

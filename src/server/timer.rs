@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 type Task = Box<dyn FnOnce() + Send>;
 
+/// Deadlines the heap holds before it first grows.
+const INITIAL_ROOM: usize = 256;
+
 struct Entry {
     at: Instant,
     seq: u64,
@@ -80,7 +83,13 @@ impl Timer {
     /// Starts the timer thread, named `name`.
     pub fn start(name: &str) -> std::io::Result<Timer> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            // Room for a few hundred deadlines from the start: a push that grows the heap is
+            // deep (a reallocation), and the connection thread that happens to make it keeps
+            // that much more stack for its life.
+            state: Mutex::new(State {
+                heap: BinaryHeap::with_capacity(INITIAL_ROOM),
+                ..State::default()
+            }),
             changed: Condvar::new(),
         });
         let for_thread = Arc::clone(&shared);
@@ -119,6 +128,17 @@ impl Timer {
         self.at(Instant::now() + delay, task);
     }
 
+    /// Starts a thread from `builder` running `f`, from the timer thread, at once: the caller's
+    /// stack never holds thread creation, which is deep (a connection thread that starts
+    /// helpers keeps a page less of stack for its whole life). If the thread cannot be started,
+    /// or the timer stops first, `f` is dropped without running: what must happen then belongs
+    /// in the `Drop` of something it captures.
+    pub fn spawn(&self, builder: thread::Builder, f: impl FnOnce() + Send + 'static) {
+        self.at(Instant::now(), move || {
+            let _ = builder.spawn(f);
+        });
+    }
+
     /// Tasks waiting.
     pub fn pending(&self) -> usize {
         lock(&self.shared).heap.len()
@@ -137,9 +157,11 @@ fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, State> {
 fn stop(shared: &Shared) {
     let mut state = lock(shared);
     state.stopped = true;
-    state.heap.clear();
+    let pending = std::mem::take(&mut state.heap);
     drop(state);
     shared.changed.notify_one();
+    // Dropped unlocked: a task's captures may schedule (in vain) as they drop.
+    drop(pending);
 }
 
 fn run(shared: &Shared) {
@@ -194,6 +216,25 @@ mod tests {
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [0, 1, 2, 3]);
         // Never early.
         assert!(got[3].1 >= Duration::from_millis(60));
+    }
+
+    #[test]
+    fn spawn_starts_a_thread_or_drops_the_closure() {
+        let timer = Timer::start("test-timer").unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let builder = thread::Builder::new().name("spawned".into());
+        timer.spawn(builder, move || {
+            let _ = tx.send(thread::current().name().map(str::to_string));
+        });
+        let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(name.as_deref(), Some("spawned"));
+        timer.stop();
+        let (tx, rx) = crossbeam_channel::unbounded::<()>();
+        timer.spawn(thread::Builder::new(), move || {
+            let _ = tx.send(());
+        });
+        // Stopped: the closure, and with it the sender, was dropped unrun.
+        assert!(rx.recv_timeout(Duration::from_secs(5)).is_err());
     }
 
     #[test]

@@ -63,9 +63,10 @@ impl Service {
         }
     }
 
-    /// OS threads one TCP client costs: a chat client has a reader and a writer thread; a
-    /// Socket.IO client over WebSocket a reader, a writer and its own thread for handlers; every
-    /// other client one thread.
+    /// OS threads one TCP client may cost at most: a chat client has a reader and a writer
+    /// thread; a Socket.IO client over WebSocket a reader, and while it is busy a writer and a
+    /// thread for its handlers (an idle one holds its reader alone); every other client one
+    /// thread.
     pub fn threads_per_client(self) -> usize {
         match self {
             Service::SocketIo => 3,

@@ -156,19 +156,38 @@ pub fn open_payload(
     ping_timeout_ms: u64,
     max_payload: u64,
 ) -> String {
-    let mut out = String::from("{\"sid\":");
-    json_string(sid, &mut out);
+    let mut out = String::with_capacity(OPEN_PAYLOAD_LEN);
+    let ms = (ping_interval_ms, ping_timeout_ms);
+    open_payload_into(sid, upgrades, ms, max_payload, &mut out);
+    out
+}
+
+/// About the length of an open packet's payload: room for it in one allocation.
+pub const OPEN_PAYLOAD_LEN: usize = 160;
+
+/// Appends [`open_payload`] to `out` (`ping_ms`: the ping interval and timeout).
+pub fn open_payload_into(
+    sid: &str,
+    upgrades: &[&str],
+    ping_ms: (u64, u64),
+    max_payload: u64,
+    out: &mut String,
+) {
+    use std::fmt::Write;
+    out.push_str("{\"sid\":");
+    json_string(sid, out);
     out.push_str(",\"upgrades\":[");
     for (i, u) in upgrades.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        json_string(u, &mut out);
+        json_string(u, out);
     }
-    out.push_str(&format!(
-        "],\"pingInterval\":{ping_interval_ms},\"pingTimeout\":{ping_timeout_ms},\"maxPayload\":{max_payload}}}"
-    ));
-    out
+    let (interval, timeout) = ping_ms;
+    let _ = write!(
+        out,
+        "],\"pingInterval\":{interval},\"pingTimeout\":{timeout},\"maxPayload\":{max_payload}}}"
+    );
 }
 
 /// Appends `s` as a JSON string literal.

@@ -67,7 +67,9 @@ pub fn parse_head(
         }
     }
     let mut request = None;
-    let mut headers = Vec::new();
+    // As many as there are lines (bounded): one allocation, not a series of growing ones.
+    let lines = window.iter().filter(|&&b| b == b'\n').count();
+    let mut headers = Vec::with_capacity(lines.min(limits.max_headers));
     let mut pos = start;
     let used = loop {
         let Some((end, next)) = line_end(window, pos) else {

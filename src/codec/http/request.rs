@@ -88,10 +88,20 @@ impl RequestHead {
     /// The first query parameter named `name` (compared after decoding), decoded as
     /// [`decode_query`] does.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        decode_query(&self.query)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        // Piece by piece, decoding a name only if it is encoded and only the value wanted: a
+        // request looks up a few parameters, each without building the whole list.
+        self.query
+            .split('&')
+            .filter(|piece| !piece.is_empty())
+            .map(|piece| piece.split_once('=').unwrap_or((piece, "")))
+            .find(|(k, _)| {
+                if k.contains(['%', '+']) {
+                    decode_component(k) == name
+                } else {
+                    *k == name
+                }
+            })
+            .map(|(_, v)| decode_component(v))
     }
 
     /// Whether this is an HTTP/1.1 `GET` asking for a WebSocket (RFC 6455 4.2.1): `Upgrade`
@@ -148,7 +158,7 @@ fn decode_component(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The value of one hex digit.

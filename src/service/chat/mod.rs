@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod hub;
 mod member;
 pub mod outbox;
+pub mod queue;
 mod request;
 pub mod rules;
 mod session;

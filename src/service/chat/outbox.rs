@@ -4,9 +4,11 @@
 //! this module keeps the counters and the hand-over rule.
 
 use super::delivery::Packet;
-use crossbeam_channel::{Receiver, Sender};
+use super::queue::{NoItem, Queue};
+use crossbeam_channel::Sender;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Packets handed to a writer in one go: everything one burst of the hub produced for it.
@@ -45,8 +47,10 @@ impl Marks {
     }
 }
 
+/// What a hand-over to an empty outbox calls (see [`OutboxSender::on_first`]).
+type Waker = Box<dyn Fn() + Send + Sync>;
+
 /// The counters an outbox's two ends share.
-#[derive(Debug)]
 struct Shared {
     /// Packets handed over and not yet written.
     queued: AtomicUsize,
@@ -60,6 +64,21 @@ struct Shared {
     gone: AtomicBool,
     /// Set while the member counts in [`Flow`]'s congestion.
     behind: AtomicBool,
+    /// Called after a hand-over found nothing in flight.
+    waker: OnceLock<Waker>,
+    /// The batches handed over and not yet taken.
+    batches: Queue<Batch>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("queued", &self.queued)
+            .field("queued_bytes", &self.queued_bytes)
+            .field("kicked", &self.kicked)
+            .field("gone", &self.gone)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Lines that may be on their way to the hub at once, in requests sent and not yet applied
@@ -218,11 +237,26 @@ pub enum HandOver {
 }
 
 /// The sending end of a member's outbox: the hub's, and a transport's for what it sends
-/// itself (a Socket.IO session's own emits). Clones queue into the same outbox.
-#[derive(Debug, Clone)]
+/// itself (a Socket.IO session's own emits). Clones queue into the same outbox; once every one
+/// is dropped, the writer learns it after the last batch.
+#[derive(Debug)]
 pub struct OutboxSender {
-    batches: Sender<Batch>,
     shared: Arc<Shared>,
+}
+
+impl Clone for OutboxSender {
+    fn clone(&self) -> Self {
+        self.shared.batches.add_sender();
+        OutboxSender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for OutboxSender {
+    fn drop(&mut self) {
+        self.shared.batches.drop_sender();
+    }
 }
 
 impl OutboxSender {
@@ -260,7 +294,7 @@ impl OutboxSender {
         // Marked behind before the batch is sent: the writer may write it and look at the mark
         // at once, and only the writer clears it.
         let newly_behind = gated && before + n > marks.high && flow.set_behind(s);
-        if self.batches.send(batch).is_err() {
+        if s.batches.push(batch).is_err() {
             s.queued.fetch_sub(n, SeqCst);
             s.queued_bytes.fetch_sub(bytes, SeqCst);
             if newly_behind {
@@ -268,11 +302,29 @@ impl OutboxSender {
             }
             return HandOver::Gone;
         }
+        if before == 0 {
+            if let Some(wake) = s.waker.get() {
+                wake();
+            }
+        }
         if newly_behind {
             HandOver::Behind
         } else {
             HandOver::Sent
         }
+    }
+
+    /// Has `wake` called (on the sender's thread, after the batch is queued) whenever a
+    /// hand-over finds nothing in flight: a transport whose writer thread comes and goes
+    /// starts one there. Set once; later calls are ignored.
+    pub fn on_first(&self, wake: impl Fn() + Send + Sync + 'static) {
+        let _ = self.shared.waker.set(Box::new(wake));
+    }
+
+    /// Makes the writer's current or next wait return [`NoItem::Interrupted`] (a long-poll GET
+    /// woken for an upgrade or a close).
+    pub fn interrupt(&self) {
+        self.shared.batches.interrupt();
     }
 
     /// True while the member counts as behind.
@@ -307,7 +359,6 @@ impl OutboxSender {
 /// The writer's end of a member's outbox.
 #[derive(Debug)]
 pub struct Outbox {
-    batches: Receiver<Batch>,
     shared: Arc<Shared>,
     flow: Arc<Flow>,
     low: usize,
@@ -316,16 +367,35 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Batches to write, in order; disconnected once the hub has dropped the member.
-    pub fn batches(&self) -> &Receiver<Batch> {
-        &self.batches
+    /// The next batch to write, waiting at most `timeout`; [`NoItem::Disconnected`] once every
+    /// sender is gone (the hub has dropped the member) and everything was taken.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Batch, NoItem> {
+        self.shared.batches.recv_timeout(timeout)
+    }
+
+    /// The next batch, if one waits.
+    pub fn try_recv(&self) -> Option<Batch> {
+        self.shared.batches.try_recv()
+    }
+
+    /// True if a batch waits.
+    pub fn has_waiting(&self) -> bool {
+        !self.shared.batches.is_empty()
+    }
+
+    /// Forgets an [`OutboxSender::interrupt`] no wait has seen.
+    pub fn clear_interrupt(&self) {
+        self.shared.batches.clear_interrupt();
+    }
+
+    /// Gives the queue's memory back while it is empty (an idle member's outbox).
+    pub fn shrink(&self) {
+        self.shared.batches.shrink();
     }
 
     /// Appends every batch already waiting to `batch`, so one write carries them all.
     pub fn take_waiting(&self, batch: &mut Batch) {
-        while let Ok(more) = self.batches.try_recv() {
-            batch.extend(more);
-        }
+        self.shared.batches.drain(|more| batch.extend(more));
         self.progressed();
     }
 
@@ -344,6 +414,12 @@ impl Outbox {
     /// The writer moved bytes: the member is alive.
     pub fn progressed(&self) {
         self.shared.progress.store(self.flow.now_ms(), SeqCst);
+    }
+
+    /// True when nothing is in flight: every packet handed over has been written, and no
+    /// sender is between counting a batch and queueing it.
+    pub fn is_drained(&self) -> bool {
+        self.shared.queued.load(SeqCst) == 0 && self.shared.batches.is_empty()
     }
 
     /// True once the hub has dropped the member as too slow.
@@ -365,6 +441,7 @@ impl Drop for Outbox {
     /// looks, and the gate no longer waits for it.
     fn drop(&mut self) {
         self.shared.gone.store(true, SeqCst);
+        self.shared.batches.drop_receiver();
         self.flow.clear_behind(&self.shared);
     }
 }
@@ -390,9 +467,8 @@ impl Activity {
 /// A new member's outbox: the hub's end and the writer's end. `alive` is held by the writer's
 /// end for as long as it exists.
 pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSender, Outbox) {
-    // Unbounded as a channel, bounded by `queued` against `marks.hard`: the hub checks before
-    // every hand-over, and a channel slot costs nothing until used.
-    let (tx, rx) = crossbeam_channel::unbounded();
+    // Unbounded as a queue, bounded by `queued` against `marks.hard`: the hub checks before
+    // every hand-over.
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
         queued_bytes: AtomicUsize::new(0),
@@ -400,14 +476,14 @@ pub fn outbox(flow: &Arc<Flow>, marks: Marks, alive: Sender<()>) -> (OutboxSende
         kicked: AtomicBool::new(false),
         gone: AtomicBool::new(false),
         behind: AtomicBool::new(false),
+        waker: OnceLock::new(),
+        batches: Queue::new(),
     });
     (
         OutboxSender {
-            batches: tx,
             shared: Arc::clone(&shared),
         },
         Outbox {
-            batches: rx,
             shared,
             flow: Arc::clone(flow),
             low: marks.high / 2,
@@ -440,7 +516,7 @@ mod tests {
             HandOver::Overflow
         );
         // Once written, there is room again.
-        let batch = outbox.batches().try_recv().unwrap();
+        let batch = outbox.try_recv().unwrap();
         outbox.written(&batch);
         assert_eq!(
             sender.hand_over_ungated(vec![packet(500)], &flow, marks),

@@ -50,13 +50,7 @@ pub fn serve(chat: &Chat, conn: &mut Connection) -> io::Result<()> {
         .stack_size(WRITER_STACK)
         .spawn(move || {
             let _running = writer_running;
-            writer::run(
-                out,
-                &outbox,
-                &crossbeam_channel::never(),
-                &mut LineFramer,
-                None,
-            );
+            writer::run(out, &outbox, &mut LineFramer, None);
         });
     let writer = match writer {
         Ok(w) => w,

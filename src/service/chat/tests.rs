@@ -29,7 +29,7 @@ fn chat(outbox_lines: usize) -> Arc<Chat> {
 
 /// The next batch, acknowledged as written.
 fn batch(outbox: &Outbox) -> Batch {
-    let b = outbox.batches().recv_timeout(WAIT).expect("a delivery");
+    let b = outbox.recv_timeout(WAIT).expect("a delivery");
     outbox.written(&b);
     b
 }
@@ -148,7 +148,9 @@ fn a_member_that_never_reads_is_dropped_and_the_others_get_everything() {
     let got = drain.join().unwrap();
     assert_eq!(got, (0..lines).collect::<Vec<_>>(), "every line, in order");
     assert!(stuck_out.is_kicked());
-    let queued: usize = stuck_out.batches().try_iter().map(|b| b.len()).sum();
+    let queued: usize = std::iter::from_fn(|| stuck_out.try_recv())
+        .map(|b| b.len())
+        .sum();
     assert!(
         queued <= chat.marks.hard,
         "the stuck outbox stayed bounded: {queued}"
@@ -178,7 +180,7 @@ fn a_gone_writer_removes_its_member_and_shutdown_reaches_everyone() {
     chat.shutdown(Duration::from_millis(500));
     until(&out_a, "* server shutting down\n");
     assert!(
-        out_a.batches().recv_timeout(WAIT).is_err(),
+        out_a.recv_timeout(WAIT).is_err(),
         "dropped after the farewell"
     );
     assert!(

@@ -1,36 +1,26 @@
 //! The writer thread any transport uses: it drains a member's outbox, has the transport frame
-//! the whole batch, and writes it in one call, with a write timeout. It also takes control
-//! input (a transport's own frames, such as a ping, or a last frame and close) and can wake on
-//! a timer. The transport supplies only a [`Framer`].
+//! the whole batch, and writes it in one call, with a write timeout. It can wake on a timer
+//! (for a heartbeat). The transport supplies only a [`Framer`].
 
 use super::delivery::Packet;
 use super::outbox::Outbox;
+use super::queue::NoItem;
 use crate::net::Stream;
 use crate::server::{is_timeout, CountingWriter};
-use crossbeam_channel::{select, Receiver};
 use std::io::{self, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 /// Writes wait this long at a time, so a writer notices promptly that it was dropped.
-const WRITE_SLICE: Duration = Duration::from_millis(250);
+pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(250);
 /// A client that has accepted no bytes for this long is closed even if no one else talks.
-const WRITE_STALL: Duration = Duration::from_secs(30);
+pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// A write buffer larger than this after a flood is given back.
-const KEEP_BUFFER: usize = 64 * 1024;
+pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
 /// The most one `write` call is given. A blocking write returns only once all it was given is
 /// in the socket buffer (or at the timeout), and progress is counted when it returns: smaller
 /// writes keep the stall clock true to what a slow reader actually accepts.
 const WRITE_CHUNK: usize = 64 * 1024;
-
-/// Input to a writer other than deliveries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
-    /// Write these bytes (already framed) after what is pending.
-    Send(Vec<u8>),
-    /// Write these bytes, then close the connection.
-    Close(Vec<u8>),
-}
 
 /// How a transport turns packets into bytes on its connection.
 pub trait Framer: Send {
@@ -60,43 +50,31 @@ impl Output for CountingWriter {
 }
 
 /// Runs until the hub drops the member (after writing everything it was handed), the
-/// connection fails or stalls, the member is dropped as too slow, or a [`Control::Close`].
+/// connection fails or stalls, the member is dropped as too slow, or a tick says to close.
 /// On any failure the socket is shut down so the connection's reader wakes too.
 pub fn run<W: Output>(
     mut out: W,
     outbox: &Outbox,
-    controls: &Receiver<Control>,
     framer: &mut dyn Framer,
     tick: Option<Duration>,
 ) {
     let _ = out.socket().set_write_timeout(Some(WRITE_SLICE));
-    let mut controls = controls.clone();
     let mut buf = Vec::new();
     loop {
         let mut batch_done: Vec<Packet> = Vec::new();
         let mut close = false;
-        select! {
-            recv(outbox.batches()) -> batch => match batch {
-                Ok(mut batch) => {
-                    if outbox.is_kicked() {
-                        break;
-                    }
-                    outbox.take_waiting(&mut batch);
-                    framer.frame(&batch, &mut buf);
-                    batch_done = batch;
+        match outbox.recv_timeout(tick.unwrap_or(Duration::from_secs(3600))) {
+            Ok(mut batch) => {
+                if outbox.is_kicked() {
+                    break;
                 }
-                // The hub dropped the member and everything it was handed is written.
-                Err(_) => break,
-            },
-            recv(controls) -> control => match control {
-                Ok(Control::Send(bytes)) => buf.extend_from_slice(&bytes),
-                Ok(Control::Close(bytes)) => {
-                    buf.extend_from_slice(&bytes);
-                    close = true;
-                }
-                Err(_) => controls = crossbeam_channel::never(),
-            },
-            default(tick.unwrap_or(Duration::from_secs(3600))) => {
+                outbox.take_waiting(&mut batch);
+                framer.frame(&batch, &mut buf);
+                batch_done = batch;
+            }
+            // The hub dropped the member and everything it was handed is written.
+            Err(NoItem::Disconnected) => break,
+            Err(NoItem::Timeout | NoItem::Interrupted) => {
                 close = tick.is_some() && !framer.tick(&mut buf);
             }
         }
@@ -125,7 +103,11 @@ pub fn run<W: Output>(
 
 /// Writes all of `bytes`, in slices of [`WRITE_SLICE`], until done, dropped, or stalled for
 /// [`WRITE_STALL`]. On failure the socket is shut down so the reading thread ends as well.
-fn write_patiently(out: &mut impl Output, mut bytes: &[u8], outbox: &Outbox) -> io::Result<()> {
+pub(crate) fn write_patiently(
+    out: &mut impl Output,
+    mut bytes: &[u8],
+    outbox: &Outbox,
+) -> io::Result<()> {
     let mut last_progress = Instant::now();
     while !bytes.is_empty() {
         match out.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
@@ -220,19 +202,17 @@ mod tests {
     }
 
     #[test]
-    fn batches_controls_and_ticks_share_one_writer() {
+    fn batches_and_ticks_share_one_writer() {
         let (server, mut client) = pair();
         let flow = Flow::new();
         let marks = Marks::for_outbox(16, 16);
         let (alive, _done) = crossbeam_channel::bounded::<()>(0);
         let (sender, outbox) = outbox(&flow, marks, alive);
-        let (controls_tx, controls) = crossbeam_channel::unbounded();
         let writer = std::thread::spawn(move || {
             let mut framer = Brackets { ticks: 0 };
             run(
                 Plain(server.into()),
                 &outbox,
-                &controls,
                 &mut framer,
                 Some(Duration::from_millis(200)),
             );
@@ -240,8 +220,6 @@ mod tests {
         let p = |s: &str| -> Packet { Arc::from(s.as_bytes()) };
         sender.hand_over(vec![p("a"), p("b")], &flow, marks);
         assert_eq!(read_exactly(&mut client, 6), "[a][b]");
-        controls_tx.send(Control::Send(b"ping".to_vec())).unwrap();
-        assert_eq!(read_exactly(&mut client, 4), "ping");
         // No input: the timer wakes the writer; the second tick closes the connection.
         assert_eq!(read_exactly(&mut client, 8), "ticktick");
         let mut rest = Vec::new();
@@ -251,18 +229,20 @@ mod tests {
     }
 
     #[test]
-    fn a_close_control_writes_its_bytes_then_closes() {
+    fn the_writer_ends_after_the_last_batch_once_the_senders_are_gone() {
         let (server, mut client) = pair();
         let flow = Flow::new();
         let marks = Marks::for_outbox(16, 16);
         let (alive, _done) = crossbeam_channel::bounded::<()>(0);
-        let (_sender, outbox) = outbox(&flow, marks, alive);
-        let (controls_tx, controls) = crossbeam_channel::unbounded();
-        controls_tx.send(Control::Close(b"bye".to_vec())).unwrap();
+        let (sender, outbox) = outbox(&flow, marks, alive);
+        let p = |s: &str| -> Packet { Arc::from(s.as_bytes()) };
+        sender.hand_over(vec![p("bye")], &flow, marks);
+        drop(sender);
         let mut framer = Brackets { ticks: 0 };
-        run(Plain(server.into()), &outbox, &controls, &mut framer, None);
+        run(Plain(server.into()), &outbox, &mut framer, None);
+        drop(outbox);
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
-        assert_eq!(got, b"bye");
+        assert_eq!(got, b"[bye]");
     }
 }

@@ -3,12 +3,15 @@
 //! suite) sees only sessions and messages.
 //!
 //! Threads: each HTTP request runs on its connection's thread (a long-poll GET waits there
-//! for packets); a WebSocket's connection thread reads it and a writer thread of its own
-//! writes it; one timer thread sends every session's pings and enforces every pong timeout.
+//! for packets); a WebSocket's connection thread reads it, and a writer thread of its own
+//! writes it while there is something to write (it ends after a quarter of a second without,
+//! and the next packet starts another); one timer thread sends every session's pings,
+//! enforces every pong timeout, and starts those writer threads.
 
 mod polling;
 pub mod session;
 mod websocket;
+mod ws_writer;
 
 use crate::codec::engineio::ErrorCode;
 use crate::codec::http::Response;
@@ -203,8 +206,13 @@ impl EngineInner {
         session::lock(&self.sessions).remove(&session.sid);
     }
 
+    /// True once [`Engine::shutdown`] has begun: no new sessions.
+    fn is_stopping(&self) -> bool {
+        session::lock(&self.alive).is_none()
+    }
+
     fn open(self: &Arc<Self>, transport: Transport) -> Option<Arc<Session>> {
-        if session::lock(&self.alive).is_none() {
+        if self.is_stopping() {
             return None;
         }
         let sid = new_sid();
@@ -222,16 +230,19 @@ impl EngineInner {
     /// The handshake packet for a new session.
     fn open_packet(&self, sid: &str, upgrades: &[&str]) -> String {
         let c = &self.config;
-        format!(
-            "0{}",
-            crate::codec::engineio::open_payload(
-                sid,
-                upgrades,
+        let mut packet = String::with_capacity(1 + crate::codec::engineio::OPEN_PAYLOAD_LEN);
+        packet.push('0');
+        crate::codec::engineio::open_payload_into(
+            sid,
+            upgrades,
+            (
                 c.ping_interval.as_millis() as u64,
                 c.ping_timeout.as_millis() as u64,
-                c.max_payload as u64,
-            )
-        )
+            ),
+            c.max_payload as u64,
+            &mut packet,
+        );
+        packet
     }
 
     fn counted_in(&self, n: usize) {
@@ -249,7 +260,7 @@ impl Route for Engine {
         self.inner.config.max_payload
     }
 
-    fn serve(&self, req: Request, conn: &mut Connection, rest: &mut Vec<u8>) -> Outcome {
+    fn serve(&self, req: Request, _conn: &mut Connection, _rest: &mut Vec<u8>) -> Outcome {
         let inner = &self.inner;
         let cors = &inner.config.cors;
         let head = &req.head;
@@ -275,7 +286,7 @@ impl Route for Engine {
                 return reply(error(ErrorCode::BadHandshakeMethod, 400));
             }
             if websocket {
-                return websocket::open(inner, req, conn, rest);
+                return websocket::open(inner, req);
             }
             return match inner.open(Transport::Polling) {
                 Some(s) => reply(polling::text(inner.open_packet(&s.sid, &["websocket"]))),
@@ -286,7 +297,7 @@ impl Route for Engine {
             return reply(error(ErrorCode::UnknownSid, 400));
         };
         if websocket {
-            return websocket::upgrade(inner, &session, req, conn, rest);
+            return websocket::upgrade(inner, &session, req);
         }
         let resp = match head.method.as_str() {
             "GET" => polling::get(inner, &session),

@@ -6,12 +6,15 @@ use super::session::{lock, CloseReason, Session, Transport, Wake};
 use super::{error, EngineInner, Message};
 use crate::codec::engineio::{self, ErrorCode, Packet};
 use crate::codec::http::Response;
-use crossbeam_channel::select;
+use crate::service::chat::queue::NoItem;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Most packets one POST may carry.
 const MAX_PACKETS: usize = 1024;
+/// How long a GET during an upgrade waits for it to finish before it is answered with a noop.
+const UPGRADE_SETTLE: Duration = Duration::from_millis(100);
 
 /// A 200 response with a polling body.
 pub(super) fn text(body: String) -> Response {
@@ -39,17 +42,36 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
         return error(ErrorCode::BadRequest, 400);
     }
     let _busy = Busy(&session.get_busy);
+    if session.transport() == Transport::WebSocket {
+        return error(ErrorCode::BadRequest, 400);
+    }
+    let Some(wake_rx) = session.wake_rx() else {
+        return error(ErrorCode::BadRequest, 400);
+    };
+    // A wake-up left from before this GET (an upgrade noop already answered) is stale; a close
+    // is answered now.
+    while let Ok(w) = wake_rx.try_recv() {
+        if w == Wake::Close {
+            return text("1".into());
+        }
+    }
+    // engine.io answers a poll during an upgrade with a noop from a check every 100 ms; wait
+    // as long for the upgrade to finish, so that a poll the client sends after `5` is refused,
+    // as it is on engine.io's one thread, even if it is read first here. (The probe's own
+    // wake-up, `3probe` sent, does not end the wait.)
+    let settle = Instant::now() + UPGRADE_SETTLE;
+    while session.transport() == Transport::Upgrading {
+        let left = settle.saturating_duration_since(Instant::now());
+        match wake_rx.recv_timeout(left) {
+            Ok(Wake::Close) => return text("1".into()),
+            Ok(Wake::Noop) => {}
+            Err(_) => break,
+        }
+    }
     match session.transport() {
         Transport::WebSocket => return error(ErrorCode::BadRequest, 400),
         Transport::Upgrading => return text("6".into()),
         Transport::Polling => {}
-    }
-    // A wake-up left from before this GET (an upgrade noop already answered) is stale; a close
-    // is answered now.
-    while let Ok(w) = session.wake_rx.try_recv() {
-        if w == Wake::Close {
-            return text("1".into());
-        }
     }
     if session.is_closed() {
         return error(ErrorCode::UnknownSid, 400);
@@ -57,26 +79,30 @@ pub(super) fn get(engine: &EngineInner, session: &Arc<Session>) -> Response {
     let Some(outbox) = lock(&session.outbox).take() else {
         return error(ErrorCode::BadRequest, 400);
     };
-    let wait = engine.config.ping_interval + engine.config.ping_timeout;
+    let deadline = Instant::now() + engine.config.ping_interval + engine.config.ping_timeout;
     engine.stats.polls_waiting.fetch_add(1, SeqCst);
-    let resp = select! {
-        recv(outbox.batches()) -> batch => match batch {
+    let resp = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match outbox.recv_timeout(left) {
             Ok(mut batch) => {
                 outbox.take_waiting(&mut batch);
                 let mut body = Vec::new();
                 encode(&batch, &mut body);
                 outbox.written(&batch);
-                payload(body)
+                break payload(body);
             }
-            Err(_) => text("1".into()),
-        },
-        recv(session.wake_rx) -> wake => match wake {
-            Ok(Wake::Noop) | Err(_) => text("6".into()),
-            Ok(Wake::Close) => text("1".into()),
-        },
-        default(wait) => text("6".into()),
+            Err(NoItem::Disconnected) => break text("1".into()),
+            Err(NoItem::Timeout) => break text("6".into()),
+            // A wake (`Session::wake` queues it, then interrupts); none if it was stale.
+            Err(NoItem::Interrupted) => match wake_rx.try_recv() {
+                Ok(Wake::Noop) => break text("6".into()),
+                Ok(Wake::Close) => break text("1".into()),
+                Err(_) => {}
+            },
+        }
     };
     engine.stats.polls_waiting.fetch_sub(1, SeqCst);
+    outbox.shrink();
     // The WebSocket writer may want the outbox next (an upgrade finished meanwhile).
     session.return_outbox(outbox);
     resp

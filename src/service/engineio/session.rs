@@ -3,18 +3,18 @@
 //! once, whoever asks.
 //!
 //! Packets in the outbox are Engine.IO packets as bytes: a text packet as its text (`4hello`,
-//! `2`), a binary one as `b` followed by the raw bytes. Polling frames them as a payload, the
-//! WebSocket writer as one frame each.
+//! `2`), a binary one as `b` followed by the raw bytes. Polling frames them as a payload, a
+//! WebSocket writer (`ws_writer`) as one frame each.
 
 use super::{EngineApp, EngineHandler, EngineInner, Message};
 use crate::net::Stream;
+use crate::server::CountingWriter;
 use crate::service::chat::outbox::{self, Flow, HandOver, Marks, Outbox, OutboxSender};
-use crate::service::chat::writer::Control;
 use crate::service::chat::Packet;
 use crossbeam_channel::{Receiver, Sender};
 use std::fmt;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 /// Which transport carries the session.
@@ -87,27 +87,40 @@ pub(super) struct State {
     reason: Option<CloseReason>,
 }
 
+/// The WebSocket under a session.
+#[derive(Debug, Default)]
+pub(super) struct WsLink {
+    /// The socket of the WebSocket carrying the session, or probing to: a close shuts it down
+    /// to wake its reader when no writer can send a close frame.
+    pub(super) stream: Option<Arc<Stream>>,
+    /// Its writing end, once the session has moved to it for good; each writer gets a clone.
+    pub(super) out: Option<CountingWriter>,
+    /// Writer threads running (one at a time; a second starts only after the first parked).
+    pub(super) writers: usize,
+}
+
 /// One Engine.IO session; shared by the threads of the requests that carry it.
 pub struct Session {
     /// The session id.
     pub sid: String,
     pub(super) state: Mutex<State>,
-    sender: OutboxSender,
-    /// The receiving end, held by whichever transport drains it (a GET, or the WS writer).
+    pub(super) sender: OutboxSender,
+    /// The receiving end, parked here while no transport drains it; taken by a GET, or by a
+    /// WebSocket writer thread while it runs.
     pub(super) outbox: Mutex<Option<Outbox>>,
-    /// Signalled when a GET hands the outbox back (an upgrade may be waiting for it).
-    pub(super) outbox_back: std::sync::Condvar,
-    pub(super) wake_tx: Sender<Wake>,
-    pub(super) wake_rx: Receiver<Wake>,
-    /// The WebSocket writer's controls, once it runs.
-    pub(super) ws: Mutex<Option<Sender<Control>>>,
-    /// The WebSocket's socket, so a close wakes its reader even before a writer runs.
-    pub(super) ws_stream: Mutex<Option<Arc<Stream>>>,
+    /// What wakes a pending long-poll GET; only sessions that begin on polling have one.
+    wake: Option<(Sender<Wake>, Receiver<Wake>)>,
+    /// The WebSocket under the session, and its writer threads (see `ws_writer`).
+    pub(super) ws: Mutex<WsLink>,
+    /// Signalled when a WebSocket writer thread ends.
+    pub(super) ws_idle: Condvar,
+    /// This session, for the threads it starts.
+    pub(super) me: Weak<Session>,
     pub(super) get_busy: AtomicBool,
     pub(super) post_busy: AtomicBool,
     handler: Mutex<Option<Box<dyn EngineHandler>>>,
-    engine: Weak<EngineInner>,
-    flow: Arc<Flow>,
+    pub(super) engine: Weak<EngineInner>,
+    pub(super) flow: Arc<Flow>,
     marks: Marks,
 }
 
@@ -119,15 +132,39 @@ impl fmt::Debug for Session {
 
 impl Session {
     /// A new session on `transport`; `app` gives it its handler.
+    ///
+    /// Its parts are made one after another, not one inside the other (the calls below are
+    /// kept out of line): a WebSocket's reader opens its session, and the deepest point of that
+    /// is the deepest its stack ever gets, whose pages it keeps for the connection's life.
     pub(super) fn new(
         engine: &Arc<EngineInner>,
         sid: String,
         transport: Transport,
         app: &dyn EngineApp,
     ) -> Arc<Session> {
-        let (sender, outbox) = outbox::outbox(&engine.flow, engine.marks, engine.alive_token());
-        let (wake_tx, wake_rx) = crossbeam_channel::bounded(4);
-        let session = Arc::new(Session {
+        let (sender, outbox) = new_outbox(engine);
+        let session = Session::assemble(engine, sid, transport, sender, outbox);
+        let me = Weak::clone(&session.me);
+        session.sender.on_first(move || {
+            if let Some(session) = me.upgrade() {
+                session.ensure_writer();
+            }
+        });
+        let handler = app.open(&session);
+        *lock(&session.handler) = Some(handler);
+        session
+    }
+
+    #[inline(never)]
+    fn assemble(
+        engine: &Arc<EngineInner>,
+        sid: String,
+        transport: Transport,
+        sender: OutboxSender,
+        outbox: Outbox,
+    ) -> Arc<Session> {
+        let wake = (transport == Transport::Polling).then(|| crossbeam_channel::bounded(4));
+        Arc::new_cyclic(|me: &Weak<Session>| Session {
             sid,
             state: Mutex::new(State {
                 transport,
@@ -139,21 +176,28 @@ impl Session {
             }),
             sender,
             outbox: Mutex::new(Some(outbox)),
-            outbox_back: std::sync::Condvar::new(),
-            wake_tx,
-            wake_rx,
-            ws: Mutex::new(None),
-            ws_stream: Mutex::new(None),
+            wake,
+            ws: Mutex::new(WsLink::default()),
+            ws_idle: Condvar::new(),
+            me: me.clone(),
             get_busy: AtomicBool::new(false),
             post_busy: AtomicBool::new(false),
             handler: Mutex::new(None),
             engine: Arc::downgrade(engine),
             flow: Arc::clone(&engine.flow),
             marks: engine.marks,
-        });
-        let handler = app.open(&session);
-        *lock(&session.handler) = Some(handler);
-        session
+        })
+    }
+
+    /// A name for a thread of this session: `prefix` and the sid's first six characters, made
+    /// in one allocation (`format!` grows its string as it goes, a deeper path for the reader
+    /// that asks).
+    pub(crate) fn thread_name(&self, prefix: &str) -> String {
+        let tag = &self.sid[..6.min(self.sid.len())];
+        let mut name = String::with_capacity(prefix.len() + tag.len());
+        name.push_str(prefix);
+        name.push_str(tag);
+        name
     }
 
     /// The session's transport now.
@@ -224,19 +268,8 @@ impl Session {
         } else {
             Wake::Close
         };
-        let _ = self.wake_tx.try_send(wake);
-        if let Some(ws) = lock(&self.ws).take() {
-            let code = if reason == CloseReason::Shutdown {
-                1001
-            } else {
-                1000
-            };
-            let mut frame = Vec::new();
-            crate::codec::websocket::encode_close(code, reason.as_str(), &mut frame);
-            let _ = ws.send(Control::Close(frame));
-        } else if let Some(stream) = lock(&self.ws_stream).as_ref() {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
+        self.wake(wake);
+        self.close_websocket(reason);
         if let Some(engine) = self.engine.upgrade() {
             engine.forget(self, reason);
         }
@@ -354,6 +387,12 @@ impl Session {
     }
 }
 
+/// A session's outbox, both ends.
+#[inline(never)]
+fn new_outbox(engine: &EngineInner) -> (OutboxSender, Outbox) {
+    outbox::outbox(&engine.flow, engine.marks, engine.alive_token())
+}
+
 /// An Engine.IO binary packet as the outbox holds it.
 pub fn binary_packet(data: &[u8]) -> Packet {
     let mut bytes = Vec::with_capacity(data.len() + 1);
@@ -363,32 +402,25 @@ pub fn binary_packet(data: &[u8]) -> Packet {
 }
 
 impl Session {
-    /// Puts the outbox back after a GET, and wakes an upgrade waiting for it.
+    /// Puts the outbox back after a GET; if the session has moved to a WebSocket meanwhile,
+    /// a writer takes what waits in it.
     pub(super) fn return_outbox(&self, outbox: Outbox) {
         *lock(&self.outbox) = Some(outbox);
-        self.outbox_back.notify_all();
+        self.ensure_writer();
     }
 
-    /// Takes the outbox, waiting (at most `wait`) for a GET that holds it to give it back,
-    /// waking that GET with a noop.
-    pub(super) fn take_outbox(&self, wait: Duration) -> Option<Outbox> {
-        let deadline = Instant::now() + wait;
-        let mut slot = lock(&self.outbox);
-        loop {
-            if let Some(o) = slot.take() {
-                return Some(o);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            let _ = self.wake_tx.try_send(Wake::Noop);
-            slot = self
-                .outbox_back
-                .wait_timeout(slot, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+    /// Wakes a pending long-poll GET (a session that began on WebSocket has none): the wake
+    /// is queued, then the GET's wait on the outbox interrupted.
+    pub(super) fn wake(&self, wake: Wake) {
+        if let Some((tx, _)) = &self.wake {
+            let _ = tx.try_send(wake);
+            self.sender.interrupt();
         }
+    }
+
+    /// What wakes this session's long-poll GETs; `None` for a session that began on WebSocket.
+    pub(super) fn wake_rx(&self) -> Option<&Receiver<Wake>> {
+        self.wake.as_ref().map(|(_, rx)| rx)
     }
 }
 

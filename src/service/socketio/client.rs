@@ -2,26 +2,32 @@
 //! gathered, on the thread that read them; acknowledgements are settled there at once; every
 //! other packet goes to the client's own thread, where connect and event handlers run in
 //! order. So a slow handler delays only its own client, and a handler waiting on
-//! `emit_with_ack` still gets its answer.
+//! `emit_with_ack` still gets its answer. The client's thread runs only while there is work:
+//! the first packet for it starts it, and it ends after [`LINGER`] without any (an idle
+//! client costs no thread of its own).
 
 use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
 use crate::codec::json::Value;
 use crate::codec::socketio::{self, Packet, PacketType};
 use crate::service::engineio::{CloseReason, EngineHandler, Message, Session};
-use crossbeam_channel::{Receiver, Sender};
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
+use std::time::Duration;
 
 /// Most binary attachments one packet may announce.
 const MAX_ATTACHMENTS: usize = 10;
 /// Packets that may wait for the client's thread; a reader that finds it full waits, which
 /// slows only this client.
 const INBOX: usize = 16;
-/// Stack of a client thread: it runs the application's handlers.
-const CLIENT_STACK: usize = 256 * 1024;
+/// Stack of a client thread: it runs the application's handlers. Roomy (only touched pages
+/// cost memory), which also keeps few of them in glibc's cache of the stacks of ended threads
+/// (bounded in bytes of address space).
+const CLIENT_STACK: usize = 1024 * 1024;
+/// How long a client's thread waits for more work before it ends.
+const LINGER: Duration = Duration::from_millis(250);
 
 /// What the reading side hands the client's thread.
 enum Inbound {
@@ -40,40 +46,73 @@ enum Inbound {
     },
 }
 
+/// Packets waiting for the client's thread, and whether it runs.
+#[derive(Default)]
+struct Inbox {
+    queue: VecDeque<Inbound>,
+    running: bool,
+}
+
 /// State shared by the reading side and the client's thread.
 struct Shared {
     /// Connected sockets by namespace.
-    sockets: Mutex<HashMap<String, Socket>>,
+    sockets: Mutex<Sockets>,
     /// Set once any namespace connected (the connect timeout looks).
     ever_connected: AtomicBool,
     closed: Mutex<Option<CloseReason>>,
+    inbox: Mutex<Inbox>,
+    /// Signalled when the inbox gains or loses a packet, and when the session closes.
+    changed: Condvar,
+    io: Weak<IoInner>,
+    session: Weak<Session>,
+}
+
+/// A client's sockets by namespace: mostly one, so a list sized to fit, not a hash map.
+#[derive(Default)]
+struct Sockets(Vec<(String, Socket)>);
+
+impl Sockets {
+    fn get(&self, nsp: &str) -> Option<Socket> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == nsp)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn insert(&mut self, nsp: String, socket: Socket) {
+        self.remove(&nsp);
+        self.0.reserve_exact(1);
+        self.0.push((nsp, socket));
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<Socket> {
+        let i = self.0.iter().position(|(n, _)| n == nsp)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The reading side: the session's Engine.IO handler.
 pub(super) struct Client {
     shared: Arc<Shared>,
-    inbox: Sender<Inbound>,
     /// A binary packet waiting for its attachments.
     pending: Option<(Packet, Vec<Vec<u8>>)>,
 }
 
-/// Starts a client's thread for `session`; `None` if no thread could be had (the session is
-/// then refused).
-pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Option<Client> {
+/// The handler of a new session; its thread starts with the first packet for it.
+pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Client {
     let shared = Arc::new(Shared {
-        sockets: Mutex::new(HashMap::new()),
+        sockets: Mutex::new(Sockets::default()),
         ever_connected: AtomicBool::new(false),
         closed: Mutex::new(None),
+        inbox: Mutex::new(Inbox::default()),
+        changed: Condvar::new(),
+        io: Arc::downgrade(io),
+        session: Arc::downgrade(session),
     });
-    let (inbox, rx) = crossbeam_channel::bounded(INBOX);
-    let (io_t, session_t, shared_t) = (Arc::clone(io), Arc::clone(session), Arc::clone(&shared));
-    let started = thread::Builder::new()
-        .name(format!("sio#{}", &session.sid[..6.min(session.sid.len())]))
-        .stack_size(CLIENT_STACK)
-        .spawn(move || run(&io_t, &session_t, &shared_t, &rx));
-    if started.is_err() {
-        return None;
-    }
     // No namespace within the connect timeout: the session is closed.
     let weak = Arc::downgrade(session);
     let watched = Arc::clone(&shared);
@@ -84,52 +123,89 @@ pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Option<Client> 
             }
         }
     });
-    Some(Client {
+    Client {
         shared,
-        inbox,
         pending: None,
-    })
+    }
 }
 
 impl EngineHandler for Client {
     fn message(&mut self, _session: &Arc<Session>, message: Message) -> Result<(), String> {
-        let packet = match message {
-            Message::Text(text) => {
-                if self.pending.is_some() {
-                    return Err("text while binary attachments were expected".into());
-                }
-                let packet = socketio::parse(&text, MAX_ATTACHMENTS).map_err(|e| e.to_string())?;
-                if packet.kind.is_binary() && packet.attachments > 0 {
-                    self.pending = Some((packet, Vec::new()));
-                    return Ok(());
-                }
-                packet
-            }
-            Message::Binary(data) => {
-                let Some((packet, parts)) = self.pending.as_mut() else {
-                    return Err("binary data with no packet to attach it to".into());
-                };
-                parts.push(data);
-                if parts.len() < packet.attachments {
-                    return Ok(());
-                }
-                let (mut packet, parts) = self.pending.take().expect("checked above");
-                let data = packet.data.take().unwrap_or(Value::Null);
-                packet.data = Some(socketio::reconstruct(data, parts).map_err(|e| e.to_string())?);
-                packet
-            }
+        let Some(packet) = self.assemble(message)? else {
+            return Ok(());
         };
-        self.dispatch(packet)
+        // The thread is started from here, with the dispatching frames gone: the deepest
+        // thing an idle client's reader does.
+        if let Some(first) = self.dispatch(packet)? {
+            start(&self.shared, Some(first));
+        }
+        Ok(())
     }
 
     fn close(&mut self, reason: CloseReason) {
         *lock(&self.shared.closed) = Some(reason);
-        // The client's thread ends when this handler (and with it the inbox's sender) drops.
+        let mut inbox = lock(&self.shared.inbox);
+        if inbox.running {
+            // The client's thread sees it, disconnects the sockets and ends.
+            self.shared.changed.notify_all();
+            return;
+        }
+        if lock(&self.shared.sockets).is_empty() {
+            return;
+        }
+        // Disconnect handlers are the application's: they run on a thread of their own.
+        inbox.running = true;
+        drop(inbox);
+        start(&self.shared, None);
     }
 }
 
 impl Client {
-    fn dispatch(&mut self, packet: Packet) -> Result<(), String> {
+    /// The packet `message` completes, if any: parsed, its binary attachments gathered.
+    fn assemble(&mut self, message: Message) -> Result<Option<Packet>, String> {
+        match message {
+            Message::Text(text) => self.parse(&text),
+            Message::Binary(data) => self.attach(data),
+        }
+    }
+
+    /// A text message's packet, unless it announces attachments (then it waits for them).
+    /// Out of line, as [`Client::attach`] and [`Client::dispatch`] are, so that no two of their
+    /// frames are on the stack at once: the reader's deepest path decides how many pages of
+    /// stack it keeps for the connection's life.
+    #[inline(never)]
+    fn parse(&mut self, text: &str) -> Result<Option<Packet>, String> {
+        if self.pending.is_some() {
+            return Err("text while binary attachments were expected".into());
+        }
+        let packet = socketio::parse(text, MAX_ATTACHMENTS).map_err(|e| e.to_string())?;
+        if packet.kind.is_binary() && packet.attachments > 0 {
+            self.pending = Some((packet, Vec::new()));
+            return Ok(None);
+        }
+        Ok(Some(packet))
+    }
+
+    /// A binary attachment; the packet it completes, if it is the last.
+    #[inline(never)]
+    fn attach(&mut self, data: Vec<u8>) -> Result<Option<Packet>, String> {
+        let Some((packet, parts)) = self.pending.as_mut() else {
+            return Err("binary data with no packet to attach it to".into());
+        };
+        parts.push(data);
+        if parts.len() < packet.attachments {
+            return Ok(None);
+        }
+        let (mut packet, parts) = self.pending.take().expect("checked above");
+        let data = packet.data.take().unwrap_or(Value::Null);
+        packet.data = Some(socketio::reconstruct(data, parts).map_err(|e| e.to_string())?);
+        Ok(Some(packet))
+    }
+
+    /// Settles an acknowledgement here; queues any other packet for the client's thread, or
+    /// gives it back if that thread is to be started with it.
+    #[inline(never)]
+    fn dispatch(&mut self, packet: Packet) -> Result<Option<Inbound>, String> {
         let Packet {
             kind,
             nsp,
@@ -161,36 +237,127 @@ impl Client {
                 }
             }
             PacketType::Ack | PacketType::BinaryAck => {
-                let socket = lock(&self.shared.sockets).get(&nsp).cloned();
+                let socket = lock(&self.shared.sockets).get(&nsp);
                 if let (Some(socket), Some(id), Some(Value::Array(args))) = (socket, id, data) {
                     socket.acked(id, args);
                 }
-                return Ok(());
+                return Ok(None);
             }
             PacketType::ConnectError => return Err("CONNECT_ERROR from a client".into()),
         };
-        match self.inbox.send(inbound) {
-            Ok(()) => Ok(()),
-            Err(_) => Err("the client's thread has ended".into()),
+        self.enqueue(inbound)
+    }
+
+    /// Queues a packet for the client's thread; if that thread is not running, marks it
+    /// running and gives the packet back, to start it with. Waits while the inbox is full (the
+    /// thread is busy: it makes room, or ends, and says so).
+    fn enqueue(&self, inbound: Inbound) -> Result<Option<Inbound>, String> {
+        let shared = &self.shared;
+        let mut inbox = lock(&shared.inbox);
+        loop {
+            if lock(&shared.closed).is_some() {
+                return Err("the session has closed".into());
+            }
+            if inbox.queue.len() < INBOX || !inbox.running {
+                break;
+            }
+            inbox = shared
+                .changed
+                .wait(inbox)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        if inbox.running {
+            inbox.queue.push_back(inbound);
+            shared.changed.notify_all();
+            return Ok(None);
+        }
+        // The queue is empty while no thread runs: the packet goes with the thread, and the
+        // queue is not grown here (a deep path for an idle client's reader).
+        inbox.running = true;
+        Ok(Some(inbound))
+    }
+}
+
+/// Starts the client's thread (the caller has marked it running), from the timer thread;
+/// `first` is the packet it handles first.
+fn start(shared: &Arc<Shared>, first: Option<Inbound>) {
+    let job = Job(Some((Arc::clone(shared), first)));
+    let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
+        return; // The server is going: dropping the job says so.
+    };
+    let builder = thread::Builder::new()
+        .name(session.thread_name("sio#"))
+        .stack_size(CLIENT_STACK);
+    io.engine().timer().spawn(builder, move || {
+        let mut job = job;
+        if let Some((shared, first)) = job.0.take() {
+            run(&shared, first);
+        }
+    });
+}
+
+/// A client's thread to be. If it never runs (no thread to be had, or the server stopping),
+/// the client is marked not running; a closed session's sockets are disconnected here and
+/// now, an open session is closed (which disconnects them).
+struct Job(Option<(Arc<Shared>, Option<Inbound>)>);
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        let Some((shared, _)) = self.0.take() else {
+            return;
+        };
+        {
+            let mut inbox = lock(&shared.inbox);
+            inbox.running = false;
+            inbox.queue = VecDeque::new();
+        }
+        shared.changed.notify_all();
+        if lock(&shared.closed).is_some() {
+            disconnect_all(&shared);
+        } else if let Some(session) = shared.session.upgrade() {
+            session.close(CloseReason::Server);
         }
     }
 }
 
-/// The client's thread: connects namespaces and runs handlers until the session closes.
-fn run(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Arc<Shared>, inbox: &Receiver<Inbound>) {
-    while let Ok(inbound) = inbox.recv() {
-        if lock(&shared.closed).is_some() {
-            break;
+/// If the client's thread unwinds from a panicking handler: marks it ended, so the reader
+/// does not wait on it, and closes the session (as a protocol error, as when a packet cannot
+/// be handed to the client's thread), which disconnects its sockets on a thread of their own.
+struct Unwinding<'a>(&'a Shared);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            lock(&self.0.inbox).running = false;
+            self.0.changed.notify_all();
+            if let Some(session) = self.0.session.upgrade() {
+                session.close(CloseReason::ParseError);
+            }
         }
+    }
+}
+
+/// The client's thread: connects namespaces and runs handlers until the inbox has stayed
+/// empty for [`LINGER`], or the session closes (then it disconnects every socket).
+fn run(shared: &Shared, first: Option<Inbound>) {
+    let _unwinding = Unwinding(shared);
+    let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
+        lock(&shared.inbox).running = false;
+        shared.changed.notify_all();
+        return;
+    };
+    // Like every packet, the first is skipped if the session has closed meanwhile.
+    let mut first = first.filter(|_| lock(&shared.closed).is_none());
+    while let Some(inbound) = first.take().or_else(|| next(shared)) {
         match inbound {
-            Inbound::Connect { nsp, auth } => connect(io, session, shared, &nsp, &auth),
+            Inbound::Connect { nsp, auth } => connect(&io, &session, shared, &nsp, &auth),
             Inbound::Event {
                 nsp,
                 name,
                 args,
                 id,
             } => {
-                let socket = lock(&shared.sockets).get(&nsp).cloned();
+                let socket = lock(&shared.sockets).get(&nsp);
                 if let Some(socket) = socket {
                     let ack = id.map(|id| Ack::new(socket.clone(), id));
                     socket.dispatch(&name, args, ack);
@@ -204,9 +371,47 @@ fn run(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Arc<Shared>, inbox: &
             }
         }
     }
+}
+
+/// The next packet for the client's thread; `None` when it is to end. It ends marked not
+/// running, after disconnecting every socket if the session has closed.
+fn next(shared: &Shared) -> Option<Inbound> {
+    let mut inbox = lock(&shared.inbox);
+    let mut waited = false;
+    loop {
+        if lock(&shared.closed).is_some() {
+            drop(inbox);
+            disconnect_all(shared);
+            let mut inbox = lock(&shared.inbox);
+            inbox.queue = VecDeque::new();
+            inbox.running = false;
+            shared.changed.notify_all();
+            return None;
+        }
+        if let Some(inbound) = inbox.queue.pop_front() {
+            shared.changed.notify_all();
+            return Some(inbound);
+        }
+        if waited {
+            // Idle: give the queue's memory back and end.
+            inbox.queue = VecDeque::new();
+            inbox.running = false;
+            return None;
+        }
+        let (guard, timeout) = shared
+            .changed
+            .wait_timeout(inbox, LINGER)
+            .unwrap_or_else(|e| e.into_inner());
+        inbox = guard;
+        waited = timeout.timed_out();
+    }
+}
+
+/// Disconnects every socket of the client, with the reason the session closed.
+fn disconnect_all(shared: &Shared) {
     let reason = lock(&shared.closed).unwrap_or(CloseReason::TransportClose);
-    let sockets: Vec<Socket> = lock(&shared.sockets).drain().map(|(_, s)| s).collect();
-    for socket in sockets {
+    let sockets = std::mem::take(&mut *lock(&shared.sockets)).0;
+    for (_, socket) in sockets {
         socket.disconnected(reason.as_str());
     }
 }
@@ -217,7 +422,7 @@ fn connect(io: &Arc<IoInner>, session: &Arc<Session>, shared: &Shared, nsp: &str
         session.send_packets(super::namespace::socket::encode(&refusal));
         return;
     };
-    if lock(&shared.sockets).contains_key(nsp) {
+    if lock(&shared.sockets).get(nsp).is_some() {
         return;
     }
     let socket = Socket::new(

@@ -23,12 +23,15 @@
 //!
 //! Blocking, thread per connection, as the rest of threadsock: each HTTP connection runs on
 //! its own thread (a long-poll GET waits there), each WebSocket has its connection thread
-//! reading and a writer thread writing, and each client (Engine.IO session) has one thread of
-//! its own where its connect and event handlers run, one at a time, in order. A slow handler
-//! delays only its own client. One timer thread keeps every heartbeat. Handles ([`Socket`],
-//! [`Namespace`], [`SocketIo`]) are `Send + Clone`: emit from any thread. An emit never
-//! blocks: packets wait in the client's outbox, which is bounded; a client that does not read
-//! is dropped when it passes the bound (Socket.IO itself buffers without limit).
+//! reading, and each client (Engine.IO session) has a thread of its own where its connect and
+//! event handlers run, one at a time, in order. A slow handler delays only its own client. A
+//! client's handler thread, and its WebSocket's writer thread, run only while they have work:
+//! each ends after a quarter of a second idle and the next packet starts another, so an idle
+//! WebSocket client holds one thread, its reader. One timer thread keeps every heartbeat.
+//! Handles ([`Socket`], [`Namespace`], [`SocketIo`]) are `Send + Clone`: emit from any
+//! thread. An emit never blocks: packets wait in the client's outbox, which is bounded; a
+//! client that does not read is dropped when it passes the bound (Socket.IO itself buffers
+//! without limit).
 
 pub mod chat_app;
 mod client;
@@ -223,14 +226,14 @@ struct App {
 
 impl EngineApp for App {
     fn open(&self, session: &Arc<Session>) -> Box<dyn EngineHandler> {
-        match self.io.upgrade().and_then(|io| client::open(&io, session)) {
-            Some(client) => Box::new(client),
+        match self.io.upgrade() {
+            Some(io) => Box::new(client::open(&io, session)),
             None => Box::new(Refused),
         }
     }
 }
 
-/// A session that could not get a thread: closed at its first message.
+/// A session of a server that is being dropped: closed at its first message.
 struct Refused;
 
 impl EngineHandler for Refused {
@@ -239,7 +242,7 @@ impl EngineHandler for Refused {
         _: &Arc<Session>,
         _: crate::service::engineio::Message,
     ) -> Result<(), String> {
-        Err("no thread for this client".into())
+        Err("the server is gone".into())
     }
 
     fn close(&mut self, _: crate::service::engineio::CloseReason) {}

@@ -7,6 +7,7 @@ pub mod cors;
 
 use crate::codec::http::{self, BodyKind, Chunk, HeadLimits, HttpError, RequestHead, Response};
 use crate::server::{is_timeout, Connection};
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
@@ -33,6 +34,30 @@ pub enum Outcome {
     Close(Response),
     /// The route took the connection over (it wrote its own response); the loop ends.
     TakenOver,
+    /// The route took the connection over (it wrote its own response) and goes on with it in
+    /// this, once the request and the HTTP layer's frames are off the stack.
+    Continue(Takeover),
+}
+
+/// The rest of a connection a route took over: it gets the connection and the bytes already
+/// read past the request. Run at the bottom of the connection thread's stack, so that a
+/// connection that lives for days (a WebSocket reader) does not keep the deepest frames of
+/// its first request, and their pages of memory, for its whole life.
+pub struct Takeover(Box<TakeoverFn>);
+
+type TakeoverFn = dyn FnOnce(&mut Connection, Vec<u8>);
+
+impl Takeover {
+    /// The rest of the connection: `f`.
+    pub fn new(f: impl FnOnce(&mut Connection, Vec<u8>) + 'static) -> Takeover {
+        Takeover(Box::new(f))
+    }
+}
+
+impl fmt::Debug for Takeover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Takeover")
+    }
 }
 
 /// A part of the site: it claims paths and serves requests for them.
@@ -51,33 +76,73 @@ pub trait Route: Send + Sync {
 /// Serves requests on `conn` until the client closes, asks to close, errs, or stays silent
 /// past the connection's read timeout. Unknown paths get 404.
 pub fn serve(conn: &mut Connection, routes: &[Arc<dyn Route>]) -> io::Result<()> {
+    if let Some((rest, takeover)) = serve_requests(conn, routes)? {
+        (takeover.0)(conn, rest);
+    }
+    Ok(())
+}
+
+/// The request loop of [`serve`]; a route's [`Takeover`] (with the bytes read past its
+/// request) is returned, for `serve` to run with this frame gone.
+#[inline(never)]
+fn serve_requests(
+    conn: &mut Connection,
+    routes: &[Arc<dyn Route>],
+) -> io::Result<Option<(Vec<u8>, Takeover)>> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let limits = HeadLimits::default();
     loop {
-        let head = match read_head(conn, &mut buf, limits)? {
-            HeadRead::Got(head) => head,
-            HeadRead::Closed => return Ok(()),
-            HeadRead::Bad(e) => return reply_error(conn, &e),
+        // Reading, routing and answering are out of line, each its own frame: only the
+        // request itself is on the stack under the route that serves it.
+        let Some((req, route)) = read_request(conn, &mut buf, routes)? else {
+            return Ok(None);
         };
-        let route = routes.iter().find(|r| r.claims(&head.path));
-        let max_body = route.map_or(64 * 1024, |r| r.max_body());
-        let body = match read_body(conn, &mut buf, &head, max_body)? {
-            Ok(body) => body,
-            Err(e) => return reply_error(conn, &e),
-        };
-        let keep = head.keep_alive();
-        let req = Request { head, body };
+        let keep = req.head.keep_alive();
         let outcome = match route {
             Some(r) => r.serve(req, conn, &mut buf),
             None => Outcome::Respond(text(404, "not found\n")),
         };
-        match outcome {
-            Outcome::Respond(resp) if keep => write_response(conn, resp, false)?,
-            Outcome::Respond(resp) | Outcome::Close(resp) => {
-                return write_response(conn, resp, true);
-            }
-            Outcome::TakenOver => return Ok(()),
+        if let Outcome::Continue(takeover) = outcome {
+            return Ok(Some((buf, takeover)));
         }
+        if !respond(conn, outcome, keep)? {
+            return Ok(None);
+        }
+    }
+}
+
+/// A request and the route that claims it, if any.
+type Routed<'r> = (Request, Option<&'r Arc<dyn Route>>);
+
+/// The next request and the route that claims it; `None` once the connection is done (the
+/// client closed, or sent a request so bad that it was answered with an error and closed).
+#[inline(never)]
+fn read_request<'r>(
+    conn: &mut Connection,
+    buf: &mut Vec<u8>,
+    routes: &'r [Arc<dyn Route>],
+) -> io::Result<Option<Routed<'r>>> {
+    let head = match read_head(conn, buf, HeadLimits::default())? {
+        HeadRead::Got(head) => head,
+        HeadRead::Closed => return Ok(None),
+        HeadRead::Bad(e) => return reply_error(conn, &e).map(|()| None),
+    };
+    let route = routes.iter().find(|r| r.claims(&head.path));
+    let max_body = route.map_or(64 * 1024, |r| r.max_body());
+    match read_body(conn, buf, &head, max_body)? {
+        Ok(body) => Ok(Some((Request { head, body }, route))),
+        Err(e) => reply_error(conn, &e).map(|()| None),
+    }
+}
+
+/// Writes what a route answered; true if the connection goes on.
+#[inline(never)]
+fn respond(conn: &mut Connection, outcome: Outcome, keep: bool) -> io::Result<bool> {
+    match outcome {
+        Outcome::Respond(resp) if keep => write_response(conn, resp, false).map(|()| true),
+        Outcome::Respond(resp) | Outcome::Close(resp) => {
+            write_response(conn, resp, true).map(|()| false)
+        }
+        Outcome::TakenOver | Outcome::Continue(_) => Ok(false),
     }
 }
 
@@ -166,19 +231,20 @@ fn read_body(
     }
 }
 
-/// Reads once more into `buf`; returns what `read` returned.
+/// Reads once more into `buf`, at most [`READ_CHUNK`] bytes, straight into its spare room (a
+/// buffer on the stack would cost every connection thread a page of memory for its whole
+/// life); returns what `read` returned.
 fn fill(conn: &mut Connection, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let mut chunk = [0u8; READ_CHUNK];
-    loop {
-        match conn.read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Ok(n);
-            }
+    let len = buf.len();
+    buf.resize(len + READ_CHUNK, 0);
+    let read = loop {
+        match conn.read(&mut buf[len..]) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            other => break other,
         }
-    }
+    };
+    buf.truncate(len + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 fn reply_error(conn: &mut Connection, e: &HttpError) -> io::Result<()> {

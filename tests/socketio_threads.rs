@@ -1,0 +1,157 @@
+//! Socket.IO threads that come and go: an idle WebSocket client holds only its reader; a
+//! client's handler thread and its writer start with work, keep the order of what is sent,
+//! and end once idle; a handler may wait on `emit_with_ack` (the answer is taken on the
+//! reader); a panicking handler closes its session.
+
+mod support;
+
+use std::fs;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+use support::WAIT;
+use threadsock::client::sio::SioClient;
+use threadsock::codec::json::Value;
+use threadsock::codec::socketio::PacketType;
+use threadsock::server::{Limits, Server};
+use threadsock::service::socketio::SocketIo;
+use threadsock::service::web::{self, Route};
+
+/// The tests count this process's threads by name: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves `io` on 127.0.0.1, port 0.
+fn serve(io: SocketIo) -> (Server, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
+    let mut server = Server::new(Limits::default());
+    server
+        .add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))
+        .unwrap();
+    (server, addr)
+}
+
+/// This process's threads whose names start with one of `prefixes`.
+fn threads_named(prefixes: &[&str]) -> usize {
+    fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter_map(|t| fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+        .count()
+}
+
+/// Waits (at most [`WAIT`]) until `f` holds.
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+const HELPERS: &[&str] = &["sio#", "eio-ws#"];
+
+#[test]
+fn an_idle_websocket_client_holds_only_its_reader() {
+    let _one = one_at_a_time();
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(|_, _| Ok(()));
+    let (_server, addr) = serve(io.clone());
+    let mut clients: Vec<SioClient> = (0..10)
+        .map(|_| SioClient::connect(addr, None, WAIT).unwrap())
+        .collect();
+    assert!(
+        eventually(|| threads_named(HELPERS) == 0),
+        "helper threads left: {}",
+        threads_named(HELPERS)
+    );
+    assert_eq!(threads_named(&["socketio#"]), 10);
+    // An emit to everyone starts writers again; each client gets it, then they end.
+    io.of("/").emit("news", vec![Value::from("hi")]);
+    for c in &mut clients {
+        let p = c.next_packet().unwrap();
+        assert_eq!(p.kind, PacketType::Event);
+    }
+    assert!(eventually(|| threads_named(HELPERS) == 0));
+}
+
+#[test]
+fn what_a_handler_sends_keeps_its_order_across_idle_gaps() {
+    let _one = one_at_a_time();
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(|socket, _| {
+        socket.on("burst", |socket, _, _| {
+            for i in 0..50 {
+                socket.emit("n", vec![Value::from(i)]);
+            }
+        });
+        Ok(())
+    });
+    let (_server, addr) = serve(io);
+    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
+    for round in 0..2 {
+        // Long enough for the handler thread and the writer to have ended in between.
+        thread::sleep(Duration::from_millis(600));
+        c.emit("burst", vec![], None).unwrap();
+        for i in 0..50 {
+            let p = c.next_packet().unwrap();
+            let want = Value::array([Value::from("n"), Value::from(i)]);
+            assert_eq!(p.data, Some(want), "round {round}");
+        }
+    }
+}
+
+#[test]
+fn a_handler_waits_on_emit_with_ack_and_gets_the_answer() {
+    let _one = one_at_a_time();
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(|socket, _| {
+        socket.on("ask", |socket, _, ack| {
+            let answer = socket.emit_with_ack("question", vec![], WAIT);
+            if let Some(ack) = ack {
+                ack.send(answer.unwrap_or_default());
+            }
+        });
+        Ok(())
+    });
+    let (_server, addr) = serve(io);
+    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
+    c.emit("ask", vec![], Some(7)).unwrap();
+    let question = c.next_packet().unwrap();
+    assert_eq!(question.kind, PacketType::Event);
+    let id = question.id.expect("asked with an ack id");
+    c.writer().send_eio(&format!("43{id}[\"yes\"]")).unwrap();
+    assert_eq!(c.wait_ack(7).unwrap(), vec![Value::from("yes")]);
+}
+
+#[test]
+fn a_panicking_handler_closes_its_session() {
+    let _one = one_at_a_time();
+    let io = SocketIo::builder().build();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    io.of("/").on_connect(move |socket, _| {
+        let tx = tx.clone();
+        socket.on_disconnect(move |_, reason| {
+            let _ = tx.send(reason.to_string());
+        });
+        socket.on("boom", |_, _, _| {
+            panic!("a handler that panics (expected by this test)")
+        });
+        Ok(())
+    });
+    let (_server, addr) = serve(io);
+    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
+    c.emit("boom", vec![], None).unwrap();
+    assert!(c.next_packet().is_err(), "the session should be closed");
+    assert_eq!(rx.recv_timeout(WAIT).unwrap(), "parse error");
+}
