@@ -32,6 +32,8 @@ const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 64 * 1024;
 /// Admitted clients that may wait for the spawner thread before new ones are refused.
 const SPAWN_QUEUE: usize = 4096;
+/// Clients accepted in one go before the spawner is woken.
+const ACCEPT_BATCH: usize = 256;
 /// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -39,11 +41,16 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 pub(crate) trait Listener: Send + 'static {
     /// The next client and its address.
     fn accept_stream(&self) -> io::Result<(Stream, Addr)>;
+    /// Makes [`Listener::accept_stream`] return `WouldBlock` instead of waiting, or wait again.
+    fn set_nonblocking(&self, on: bool) -> io::Result<()>;
 }
 
 impl Listener for TcpListener {
     fn accept_stream(&self) -> io::Result<(Stream, Addr)> {
         self.accept().map(|(s, a)| (Stream::Tcp(s), Addr::Ip(a)))
+    }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        TcpListener::set_nonblocking(self, on)
     }
 }
 
@@ -54,6 +61,9 @@ impl Listener for (UnixListener, PathBuf) {
         self.0
             .accept()
             .map(|(s, _)| (Stream::Unix(s), Addr::Unix(self.1.clone())))
+    }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.0.set_nonblocking(on)
     }
 }
 
@@ -102,6 +112,7 @@ fn accept_loop(
     // A spare descriptor: when the process runs out, closing it lets us accept and refuse one
     // client cleanly instead of leaving the backlog to time out (libuv and nginx do the same).
     let mut reserve = File::open("/dev/null").ok();
+    let mut batch = Vec::new();
     loop {
         let accepted = listener.accept_stream();
         if shared.is_stopping() {
@@ -110,10 +121,49 @@ fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
-                if let Err(why) = admit(stream, &peer, stats, to_spawner, shared) {
+                let mut take = |stream: Stream, peer: Addr, batch: &mut Vec<Admitted>| match admit(
+                    stream, &peer, stats, shared,
+                ) {
+                    Ok(admitted) => batch.push(admitted),
+                    Err(why) => {
+                        if let Some(held) = refusal_log.allow(Instant::now()) {
+                            crate::log!(
+                                "{}/{}: refused {peer}: {why}{}",
+                                stats.service,
+                                stats.proto,
+                                held_note(held)
+                            );
+                        }
+                    }
+                };
+                take(stream, peer, &mut batch);
+                // Empty the kernel's queue (std listens with a backlog of 128) before waking
+                // the spawner: woken, it would take the core from this thread while clients
+                // keep arriving, and each one the full queue drops waits a second to retry.
+                if listener.set_nonblocking(true).is_ok() {
+                    while batch.len() < ACCEPT_BATCH && !shared.is_stopping() {
+                        match listener.accept_stream() {
+                            Ok((stream, peer)) => {
+                                if stream.set_nonblocking(false).is_ok() {
+                                    take(stream, peer, &mut batch);
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(_) => break,
+                        }
+                    }
+                    let _ = listener.set_nonblocking(false);
+                }
+                let full = batch
+                    .drain(..)
+                    .map(|admitted| hand_to_spawner(admitted, stats, to_spawner))
+                    .filter(|queued| !queued)
+                    .count();
+                if full > 0 {
                     if let Some(held) = refusal_log.allow(Instant::now()) {
                         crate::log!(
-                            "{}/{}: refused {peer}: {why}{}",
+                            "{}/{}: refused {full} clients: {SPAWN_QUEUE} clients already wait \
+                             for a thread{}",
                             stats.service,
                             stats.proto,
                             held_note(held)
@@ -165,6 +215,10 @@ fn spawn_loop(
             .name(format!("{}#{}", stats.service, slot.id()))
             .stack_size(shared.limits.stack_size)
             .spawn(move || serve_connection(conn, &handler, slot, &thread_shared));
+        // Let the accept thread, if clients woke it meanwhile, empty the kernel's short queue
+        // before the next thread is made: on a busy core it would otherwise wait for this
+        // thread's time slice, and a client that finds the queue full waits a second.
+        thread::yield_now();
         if let Err(e) = spawned {
             // The closure (and with it the slot) was dropped, so the registry is already clean.
             refuse(&stream, &stats);
@@ -207,9 +261,8 @@ fn admit(
     stream: Stream,
     peer: &Addr,
     stats: &Arc<ServiceStats>,
-    spawner: &crossbeam_channel::Sender<Admitted>,
     shared: &Arc<Shared>,
-) -> Result<(), String> {
+) -> Result<Admitted, String> {
     let stream = Arc::new(stream);
     let limits = &shared.limits;
     let Some(slot) = shared.registry.try_admit(&stream, stats, limits.max_conns) else {
@@ -226,14 +279,23 @@ fn admit(
         Arc::clone(shared),
         slot.id(),
     );
-    match spawner.try_send(Admitted { conn, slot }) {
-        Ok(()) => Ok(()),
-        Err(_) => {
-            // The slot went back with the dropped request.
-            refuse(&stream, stats);
-            Err(format!("{SPAWN_QUEUE} clients already wait for a thread"))
-        }
+    Ok(Admitted { conn, slot })
+}
+
+/// Queues an admitted client for its thread; refuses it (and returns false) if
+/// [`SPAWN_QUEUE`] clients already wait.
+fn hand_to_spawner(
+    admitted: Admitted,
+    stats: &ServiceStats,
+    spawner: &crossbeam_channel::Sender<Admitted>,
+) -> bool {
+    let stream = Arc::clone(admitted.conn.stream());
+    if spawner.try_send(admitted).is_err() {
+        // The slot went back with the dropped request.
+        refuse(&stream, stats);
+        return false;
     }
+    true
 }
 
 /// Counts the refusal, then sends [`BUSY_LINE`] without ever blocking the accept loop, and
