@@ -99,7 +99,9 @@ fn build(root: &Path) -> bool {
         "tokio_udp_echo",
         "tokio_chat_batched",
         "socketioxide_chat",
+        "socketioxide_idle",
         "socketio_conformance",
+        "socketio_idle",
     ] {
         cmd.args(["--example", example]);
     }
@@ -260,10 +262,12 @@ fn notes(group: Group) -> &'static str {
         Group::SocketIo => {
             "\nServers: for sio-fanout the chat apps: `serve --only socketio` (threadsock), \
              `examples/node/socketio/chat.js` (node, socket.io 4.8) and \
-             `examples/socketioxide_chat.rs`; for sio-ack, sio-connect and sio-idle threadsock \
-             runs `examples/socketio_conformance.rs` (pings 25 s / 20 s, as the others), which \
+             `examples/socketioxide_chat.rs`; for sio-ack threadsock runs \
+             `examples/socketio_conformance.rs` (pings 25 s / 20 s, as the others), which \
              acks `message-with-ack` and tells nobody of a join, while Node and socketioxide \
-             run their chat apps, which ack it too. Node and socketioxide run with \
+             run their chat apps, which ack it too; for sio-connect and sio-idle each runs its \
+             idle app (`examples/socketio_idle.rs`, `examples/node/socketio/idle.js`, \
+             `examples/socketioxide_idle.rs`: accept, send nothing). Node and socketioxide run with \
              `CHAT_ANNOUNCE=0` throughout (no `joined`/`left` events; N joins would otherwise \
              cost N²/2 events); threadsock's chat app always announces joins, which lengthens \
              its sio-fanout setup but not the measured delivery. Errors in sio-fanout are \

@@ -91,11 +91,19 @@ impl Env {
             ("threadsock", Service::Chat) => serve("chat", "--chat-port"),
             ("threadsock", Service::SioChat) => serve("socketio", "--socketio-port"),
             // socket.io's default pings (25 s, 20 s), as the other servers use.
-            ("threadsock", Service::SioAck | Service::SioQuiet) => {
+            ("threadsock", Service::SioAck) => {
                 let mut c = self.pinned(0, &example("socketio_conformance"));
                 c.args(["0", "25000", "20000"]);
                 c
             }
+            // Room for the 10,000 clients of the full run (idle, each holds one thread).
+            ("threadsock", Service::SioQuiet) => {
+                let mut c = self.pinned(0, &example("socketio_idle"));
+                c.args(["0", "12000"]);
+                c
+            }
+            ("node", Service::SioQuiet) => node_script("socketio/idle.js"),
+            ("socketioxide", Service::SioQuiet) => self.pinned(0, &example("socketioxide_idle")),
             ("tokio", Service::Echo) => self.pinned(0, &example("tokio_echo")),
             ("tokio", Service::Udp) => self.pinned(0, &example("tokio_udp_echo")),
             ("tokio", Service::Chat) => self.pinned(0, &example("tokio_chat_batched")),
