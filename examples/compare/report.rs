@@ -14,17 +14,7 @@ pub type Results = HashMap<(usize, &'static str), Vec<Result<Row, String>>>;
 /// The prefix of an outcome for a target that is not available.
 pub const ABSENT: &str = "n/a: ";
 
-pub fn human(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if v >= 1e4 {
-        format!("{:.1}k", v / 1e3)
-    } else if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
+pub use threadsock::client::bench::progress::human;
 
 /// The median, min and max of some figures.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -131,19 +131,7 @@ impl Flow {
         if self.congested.load(SeqCst) == 0 {
             return;
         }
-        let deadline = Instant::now() + max;
-        let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        while self.congested.load(SeqCst) > 0 && !self.stopping.load(SeqCst) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            guard = self
-                .opened
-                .wait_timeout(guard, left.min(GATE_POLL))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.wait_gate(max, || self.congested.load(SeqCst) == 0);
     }
 
     /// Reserves `lines` of the [`LINES_IN_TRANSIT`] budget before a request carrying them goes
@@ -152,16 +140,23 @@ impl Flow {
     /// stopping, it reserves anyway: the hub never waits, so the budget only runs out for as
     /// long as the hub is busy.
     pub fn reserve(&self, lines: usize, max: Duration) {
-        if self.try_reserve(lines) {
-            return;
+        if !self.try_reserve(lines) && !self.wait_gate(max, || self.try_reserve(lines)) {
+            self.in_transit.fetch_add(lines, SeqCst);
         }
+    }
+
+    /// Waits at the gate until `done` (checked under the gate's lock, on every wake-up and at
+    /// least every [`GATE_POLL`]), the chat stops, or `max` passes; true if `done` held.
+    fn wait_gate(&self, max: Duration, mut done: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + max;
         let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        while !self.try_reserve(lines) {
+        loop {
+            if done() {
+                return true;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.stopping.load(SeqCst) {
-                self.in_transit.fetch_add(lines, SeqCst);
-                return;
+                return false;
             }
             guard = self
                 .opened
