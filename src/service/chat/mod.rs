@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod delivery;
+pub mod flow;
 pub mod hub;
 mod member;
 pub mod outbox;

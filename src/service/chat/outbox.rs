@@ -1,15 +1,15 @@
 //! A member's outbox: the queue of packet batches from the hub to the member's writer thread,
-//! the count of packets in flight, the writer's progress clock, and the chat-wide gate that
-//! holds senders back while some member is behind. The policy is the hub's (see its docs);
-//! this module keeps the counters and the hand-over rule.
+//! the count of packets in flight and the writer's progress clock, and the hand-over rule
+//! against the marks. The chat-wide gate and budget are [`flow`](super::flow)'s.
 
 use super::delivery::Packet;
+pub use super::flow::{Flow, LINES_IN_TRANSIT, LINES_PER_REQUEST};
 use super::queue::{NoItem, Queue};
 use crossbeam_channel::Sender;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Packets handed to a writer in one go: everything one burst of the hub produced for it.
 pub type Batch = Vec<Packet>;
@@ -17,9 +17,6 @@ pub type Batch = Vec<Packet>;
 /// Bytes in flight to one member before it is dropped, unless [`Marks::hard_bytes`] is set
 /// otherwise: far above what any reader holds behind a flood of lines.
 pub const DEFAULT_HARD_BYTES: usize = 32 << 20;
-
-/// While senders wait at the gate they recheck at least this often.
-const GATE_POLL: Duration = Duration::from_millis(50);
 
 /// How many packets may be in flight to one member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,143 +75,6 @@ impl fmt::Debug for Shared {
             .field("kicked", &self.kicked)
             .field("gone", &self.gone)
             .finish_non_exhaustive()
-    }
-}
-
-/// Lines that may be on their way to the hub at once, in requests sent and not yet applied
-/// (see [`Flow::reserve`]). With the hub's burst, this bounds what can reach a member after it
-/// falls behind, however many lines one request carries.
-pub const LINES_IN_TRANSIT: usize = 2048;
-/// The most lines one request may carry (a session splits longer runs).
-pub const LINES_PER_REQUEST: usize = 512;
-
-/// Shared by the hub, every writer and every sender: the clock, the gate, and the count of
-/// lines in transit to the hub.
-#[derive(Debug)]
-pub struct Flow {
-    epoch: Instant,
-    /// Members now behind.
-    congested: AtomicUsize,
-    /// Lines reserved by senders and not yet released by the hub.
-    in_transit: AtomicUsize,
-    stopping: AtomicBool,
-    gate: Mutex<()>,
-    opened: Condvar,
-}
-
-impl Flow {
-    /// A new clock with an open gate.
-    pub fn new() -> Arc<Flow> {
-        Arc::new(Flow {
-            epoch: Instant::now(),
-            congested: AtomicUsize::new(0),
-            in_transit: AtomicUsize::new(0),
-            stopping: AtomicBool::new(false),
-            gate: Mutex::new(()),
-            opened: Condvar::new(),
-        })
-    }
-
-    /// Milliseconds since the clock started.
-    pub fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// Members behind now.
-    pub fn congested(&self) -> usize {
-        self.congested.load(SeqCst)
-    }
-
-    /// Waits while some member is behind, at most `max`; returns at once when none is. This is
-    /// the only wait a sender makes, and it slows only the sender's own connection.
-    pub fn wait_clear(&self, max: Duration) {
-        if self.congested.load(SeqCst) == 0 {
-            return;
-        }
-        self.wait_gate(max, || self.congested.load(SeqCst) == 0);
-    }
-
-    /// Reserves `lines` of the [`LINES_IN_TRANSIT`] budget before a request carrying them goes
-    /// to the hub, waiting (at most `max`) while the budget is spent; a request larger than
-    /// the whole budget goes when nothing else is in transit. After `max`, or once the chat is
-    /// stopping, it reserves anyway: the hub never waits, so the budget only runs out for as
-    /// long as the hub is busy.
-    pub fn reserve(&self, lines: usize, max: Duration) {
-        if !self.try_reserve(lines) && !self.wait_gate(max, || self.try_reserve(lines)) {
-            self.in_transit.fetch_add(lines, SeqCst);
-        }
-    }
-
-    /// Waits at the gate until `done` (checked under the gate's lock, on every wake-up and at
-    /// least every [`GATE_POLL`]), the chat stops, or `max` passes; true if `done` held.
-    fn wait_gate(&self, max: Duration, mut done: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + max;
-        let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if done() {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stopping.load(SeqCst) {
-                return false;
-            }
-            guard = self
-                .opened
-                .wait_timeout(guard, left.min(GATE_POLL))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    fn try_reserve(&self, lines: usize) -> bool {
-        self.in_transit
-            .fetch_update(SeqCst, SeqCst, |now| {
-                (now == 0 || now + lines <= LINES_IN_TRANSIT).then_some(now + lines)
-            })
-            .is_ok()
-    }
-
-    /// Gives back `lines` reserved with [`Flow::reserve`]: the hub has applied their request
-    /// (or it was never sent). Wakes senders waiting for the budget.
-    pub fn release(&self, lines: usize) {
-        let before = self
-            .in_transit
-            .fetch_update(SeqCst, SeqCst, |now| Some(now.saturating_sub(lines)))
-            .unwrap_or(0);
-        // A sender waits only if its request (at most LINES_PER_REQUEST) did not fit.
-        if before + LINES_PER_REQUEST > LINES_IN_TRANSIT {
-            let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-            self.opened.notify_all();
-        }
-    }
-
-    /// Lines reserved and not yet released.
-    pub fn in_transit(&self) -> usize {
-        self.in_transit.load(SeqCst)
-    }
-
-    /// Opens the gate for good: the chat is stopping.
-    pub fn stop(&self) {
-        self.stopping.store(true, SeqCst);
-        let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        self.opened.notify_all();
-    }
-
-    /// Counts the member as behind; true if it was not already.
-    fn set_behind(&self, s: &Shared) -> bool {
-        let newly = !s.behind.swap(true, SeqCst);
-        if newly {
-            self.congested.fetch_add(1, SeqCst);
-        }
-        newly
-    }
-
-    /// Stops counting the member as behind, and opens the gate if it was the last.
-    fn clear_behind(&self, s: &Shared) {
-        if s.behind.swap(false, SeqCst) && self.congested.fetch_sub(1, SeqCst) == 1 {
-            let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-            self.opened.notify_all();
-        }
     }
 }
 
@@ -288,12 +148,12 @@ impl OutboxSender {
         }
         // Marked behind before the batch is sent: the writer may write it and look at the mark
         // at once, and only the writer clears it.
-        let newly_behind = gated && before + n > marks.high && flow.set_behind(s);
+        let newly_behind = gated && before + n > marks.high && flow.set_behind(&s.behind);
         if s.batches.push(batch).is_err() {
             s.queued.fetch_sub(n, SeqCst);
             s.queued_bytes.fetch_sub(bytes, SeqCst);
             if newly_behind {
-                flow.clear_behind(s);
+                flow.clear_behind(&s.behind);
             }
             return HandOver::Gone;
         }
@@ -342,12 +202,12 @@ impl OutboxSender {
     /// behind, so the gate does not wait for it.
     pub fn kick(&self, flow: &Flow) {
         self.shared.kicked.store(true, SeqCst);
-        flow.clear_behind(&self.shared);
+        flow.clear_behind(&self.shared.behind);
     }
 
     /// The member is leaving: it no longer holds the gate.
     pub fn release(&self, flow: &Flow) {
-        flow.clear_behind(&self.shared);
+        flow.clear_behind(&self.shared.behind);
     }
 }
 
@@ -402,7 +262,7 @@ impl Outbox {
         let left = self.shared.queued.fetch_sub(packets, SeqCst) - packets;
         self.progressed();
         if left <= self.low && self.shared.behind.load(SeqCst) {
-            self.flow.clear_behind(&self.shared);
+            self.flow.clear_behind(&self.shared.behind);
         }
     }
 
@@ -437,7 +297,7 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         self.shared.gone.store(true, SeqCst);
         self.shared.batches.drop_receiver();
-        self.flow.clear_behind(&self.shared);
+        self.flow.clear_behind(&self.shared.behind);
     }
 }
 
