@@ -210,17 +210,17 @@ fn lock_step(
             }
             answered += 1;
             let now = Instant::now();
-            if sent_at[i] >= measure_from && now <= end {
-                r.ops += 1;
-                r.hist
-                    .record(now.duration_since(sent_at[i]).as_micros() as u64);
-            }
+            count_in_window(
+                &mut r.ops,
+                &mut r.hist,
+                sent_at[i],
+                now,
+                (measure_from, end),
+            );
         }
         progress::add(answered);
         // A connection that failed once is dropped from the rotation: it counts one error.
-        let mut keep = failed.iter().map(|f| !f);
-        r.errors += failed.iter().filter(|&&f| f).count() as u64;
-        conns.retain(|_| keep.next().unwrap_or(false));
+        r.errors += drop_failed(&mut conns, &failed);
     }
     r.conns = conns;
     r
@@ -321,4 +321,28 @@ fn keep_first<T>(slot: &Mutex<Option<T>>, value: impl FnOnce() -> T) {
     slot.lock()
         .unwrap_or_else(|e| e.into_inner())
         .get_or_insert_with(value);
+}
+
+/// Counts one round trip, sent at `sent` and answered at `now`, if it began within the
+/// measured window `(from, end)` and ended before its end: one op and its latency.
+pub(super) fn count_in_window(
+    ops: &mut u64,
+    hist: &mut Histogram,
+    sent: Instant,
+    now: Instant,
+    (from, end): (Instant, Instant),
+) {
+    if sent >= from && now <= end {
+        *ops += 1;
+        hist.record(now.duration_since(sent).as_micros() as u64);
+    }
+}
+
+/// Takes the connections that failed out of the rotation (each counts one error); returns
+/// how many there were.
+pub(super) fn drop_failed<T>(items: &mut Vec<T>, failed: &[bool]) -> u64 {
+    let mut keep = failed.iter().map(|f| !f);
+    let dropped = failed.iter().filter(|&&f| f).count() as u64;
+    items.retain(|_| keep.next().unwrap_or(false));
+    dropped
 }

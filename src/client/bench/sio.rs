@@ -172,17 +172,17 @@ fn ack_lock_step(
             }
             acked += 1;
             let now = Instant::now();
-            if sent_at[i] >= measure_from && now <= end {
-                d.ops += 1;
-                d.hist
-                    .record(now.duration_since(sent_at[i]).as_micros() as u64);
-            }
+            super::echo::count_in_window(
+                &mut d.ops,
+                &mut d.hist,
+                sent_at[i],
+                now,
+                (measure_from, end),
+            );
         }
         progress::add(acked);
         // A client that failed once leaves the rotation: it counts one error.
-        let mut keep = failed.iter().map(|f| !f);
-        d.errors += failed.iter().filter(|&&f| f).count() as u64;
-        clients.retain(|_| keep.next().unwrap_or(false));
+        d.errors += super::echo::drop_failed(&mut clients, &failed);
     }
     d.clients = clients;
     d
@@ -348,10 +348,8 @@ pub fn connect(o: &BenchOptions) -> io::Result<Report> {
                             let now = Instant::now();
                             progress::add(1);
                             c.close();
-                            if t >= measure_from && now <= end {
-                                d.ops += 1;
-                                d.hist.record(now.duration_since(t).as_micros() as u64);
-                            }
+                            let window = (measure_from, end);
+                            super::echo::count_in_window(&mut d.ops, &mut d.hist, t, now, window);
                         }
                         Err(e) => {
                             if t >= measure_from {

@@ -282,7 +282,6 @@ fn the_budget_of_lines_in_transit_waits_and_is_given_back() {
             flow.in_transit()
         })
     };
-    thread::sleep(Duration::from_millis(20));
     flow.release(LINES_IN_TRANSIT);
     assert_eq!(waiter.join().unwrap(), 10);
     // A request larger than the whole budget goes when nothing else is in transit.
