@@ -15,6 +15,13 @@ pub type Packet = Arc<[u8]>;
 pub trait Render: Send + Sync + fmt::Debug {
     /// The packet for `d`.
     fn render(&self, d: &Delivery<'_>) -> Packet;
+
+    /// What to send of a broadcast from another node that is no chat delivery (see
+    /// [`Remote::Foreign`](super::uplink::Remote::Foreign)): nothing, unless the wire format is
+    /// the one those packets are in.
+    fn foreign(&self, _packets: &[Packet]) -> Vec<Packet> {
+        Vec::new()
+    }
 }
 
 /// Why a member left its room.

@@ -15,6 +15,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 pub mod text;
+pub mod uplink;
 pub mod writer;
 
 use crate::defaults;
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+pub use uplink::{Remote, Uplink};
 
 /// Requests that may wait for the hub; a reader that finds the channel full waits, which slows
 /// only its own client (TCP backpressure), never the hub.
@@ -36,6 +38,10 @@ const HUB_QUEUE: usize = 1024;
 /// Senders that may each hold one request past the gate when it closes, allowed for in the
 /// hard mark; past that many simultaneous senders a reader that is behind may be dropped.
 const SENDERS_IN_HAND: usize = 1024;
+
+/// Longest a broadcast from another node waits for room in the hub's queue before it is
+/// dropped: the thread that reads the other nodes never waits on a stuck hub for long.
+pub const REMOTE_WAIT: Duration = Duration::from_secs(1);
 
 /// Settings of the chat service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +84,14 @@ pub struct Chat {
 impl Chat {
     /// Starts the hub thread.
     pub fn start(config: ChatConfig) -> io::Result<Arc<Chat>> {
+        Chat::start_with(config, None)
+    }
+
+    /// Starts the hub thread, which tells `uplink` (other nodes) of every room broadcast.
+    pub fn start_with(
+        config: ChatConfig,
+        uplink: Option<Arc<dyn Uplink>>,
+    ) -> io::Result<Arc<Chat>> {
         let (requests, inbox) = crossbeam_channel::bounded(HUB_QUEUE);
         let stats = Arc::new(HubStats::default());
         let flow = Flow::new();
@@ -90,7 +104,8 @@ impl Chat {
             config.outbox_lines,
             hub::MAX_BURST + LINES_PER_REQUEST + LINES_IN_TRANSIT + HUB_QUEUE + SENDERS_IN_HAND,
         );
-        let hub = Hub::new(marks, config.stall, Arc::clone(&stats), Arc::clone(&flow));
+        let hub = Hub::new(marks, config.stall, Arc::clone(&stats), Arc::clone(&flow))
+            .with_uplink(uplink);
         thread::Builder::new()
             .name("chat-hub".into())
             .spawn(move || hub.run(&inbox))?;
@@ -155,6 +170,15 @@ impl Chat {
             self.requests.clone(),
             Arc::clone(&self.flow),
         ))
+    }
+
+    /// Hands the hub a broadcast made on another node, for the members of the room `key` here.
+    /// Waits at most [`REMOTE_WAIT`] for room in the hub's queue; false if it was dropped (the
+    /// hub is that busy, or stopping).
+    pub fn remote(&self, key: String, remote: Remote) -> bool {
+        self.requests
+            .send_timeout(Request::Remote { key, remote }, REMOTE_WAIT)
+            .is_ok()
     }
 
     /// The clock and gate of the chat's flow control, for a transport with outboxes of its own.

@@ -2,6 +2,7 @@
 
 use super::delivery::{Packet, Render, Reply};
 use super::outbox::OutboxSender;
+use super::uplink::Remote;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 
@@ -88,6 +89,13 @@ pub enum Request {
         id: MemberId,
         /// The packets.
         packets: Vec<Packet>,
+    },
+    /// A broadcast made on another node, for the members of the room `key` here.
+    Remote {
+        /// The room's key.
+        key: String,
+        /// What was broadcast.
+        remote: Remote,
     },
     /// Tell every member the server is shutting down, drop them all, acknowledge, and stop.
     Shutdown {

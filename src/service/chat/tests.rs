@@ -292,3 +292,48 @@ fn the_budget_of_lines_in_transit_waits_and_is_given_back() {
     flow.reserve(1, Duration::from_millis(10));
     assert_eq!(flow.in_transit(), LINES_IN_TRANSIT * 2 + 1);
 }
+
+/// An uplink that records what the hub told it, one line per delivery.
+#[derive(Debug, Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl super::Uplink for Recorded {
+    fn broadcast(&self, key: &str, ds: &[Delivery<'_>]) {
+        let mut seen = self.0.lock().unwrap();
+        seen.extend(ds.iter().map(|d| format!("{key}: {d:?}")));
+    }
+}
+
+#[test]
+fn room_broadcasts_go_up_and_remote_ones_come_down_to_the_room_only() {
+    let uplink = Arc::new(Recorded::default());
+    let chat = Chat::start_with(ChatConfig::default(), Some(uplink.clone())).unwrap();
+    let (a, _out_a) = join_text(&chat);
+    let (_b, out_b) = join_text(&chat);
+    a.say("hello".into()).unwrap();
+    until(&out_b, "-> hello\n");
+    // A broadcast from elsewhere reaches the room here and is not sent up again.
+    let message = super::Remote::Message {
+        room: "lobby".into(),
+        from: "bob".into(),
+        text: "hi from node B".into(),
+    };
+    assert!(chat.remote("lobby".into(), message));
+    // The nc format takes no foreign packets, and the other room's news is not for lobby.
+    let foreign = super::Remote::Foreign(vec![Packet::from(&b"42[\"x\"]"[..])]);
+    assert!(chat.remote("lobby".into(), foreign));
+    let joined = super::Remote::Joined {
+        room: "elsewhere".into(),
+        nick: "carol".into(),
+    };
+    assert!(chat.remote("elsewhere".into(), joined));
+    a.say("last".into()).unwrap();
+    let seen = until(&out_b, "-> last\n");
+    assert_eq!(seen, ["-> bob: hi from node B\n", "-> last\n"]);
+    let up = uplink.0.lock().unwrap().clone();
+    let said = |t: &str| up.iter().filter(|l| l.contains(t)).count();
+    assert_eq!(said("text: \"hello\""), 1, "{up:?}");
+    assert_eq!(said("text: \"last\""), 1, "{up:?}");
+    assert_eq!(said("node B") + said("carol"), 0, "{up:?}");
+    assert!(up[0].starts_with("lobby: Joined"), "{up:?}");
+}

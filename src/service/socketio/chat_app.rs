@@ -15,7 +15,7 @@ use super::SocketIo;
 use crate::codec::json::Value;
 use crate::codec::socketio;
 use crate::service::chat::{
-    text, Chat, Delivery, Departure, Member, Packet, Question, Render, Reply,
+    text, Chat, Delivery, Departure, Member, Packet, Question, Remote, Render, Reply,
 };
 use std::sync::{Arc, Mutex};
 
@@ -25,40 +25,7 @@ pub struct SioRender;
 
 impl Render for SioRender {
     fn render(&self, d: &Delivery<'_>) -> Packet {
-        let (event, payload) = match *d {
-            Delivery::Message {
-                room, from, text, ..
-            } => (
-                "message",
-                obj(&[("room", room), ("from", from), ("text", text)]),
-            ),
-            Delivery::Action { room, from, text } => {
-                let mut v = obj(&[("room", room), ("from", from), ("text", text)]);
-                if let Value::Object(members) = &mut v {
-                    members.push(("action".into(), Value::Bool(true)));
-                }
-                ("message", v)
-            }
-            Delivery::Private { from, text } => ("private", obj(&[("from", from), ("text", text)])),
-            Delivery::Joined { room, nick } => ("joined", obj(&[("room", room), ("nick", nick)])),
-            Delivery::Left { room, nick, why } => {
-                let mut v = obj(&[("room", room), ("nick", nick)]);
-                if why == Departure::TooSlow {
-                    if let Value::Object(members) = &mut v {
-                        members.push(("reason".into(), Value::from("too slow")));
-                    }
-                }
-                ("left", v)
-            }
-            Delivery::Renamed { from, to, .. } => ("renamed", obj(&[("from", from), ("to", to)])),
-            // Everything else is a notice, in the same words `nc` users read.
-            _ => {
-                let mut line = String::new();
-                text::encode(d, &mut line);
-                let words = line.trim_end().get(2..).unwrap_or("").to_string();
-                ("notice", obj(&[("text", &words)]))
-            }
-        };
+        let (event, payload) = event_of(d);
         let packet = socketio::event("/", event, vec![payload], None);
         let (text, _) = socketio::encode(&packet);
         let mut bytes = Vec::with_capacity(text.len() + 1);
@@ -66,6 +33,80 @@ impl Render for SioRender {
         bytes.extend_from_slice(text.as_bytes());
         bytes.into()
     }
+
+    /// Another node's Socket.IO packets, already Engine.IO packets of namespace `/`.
+    fn foreign(&self, packets: &[Packet]) -> Vec<Packet> {
+        packets.to_vec()
+    }
+}
+
+/// The Socket.IO event (name and its one argument) the chat app sends for `d`.
+pub fn event_of(d: &Delivery<'_>) -> (&'static str, Value) {
+    match *d {
+        Delivery::Message {
+            room, from, text, ..
+        } => (
+            "message",
+            obj(&[("room", room), ("from", from), ("text", text)]),
+        ),
+        Delivery::Action { room, from, text } => {
+            let mut v = obj(&[("room", room), ("from", from), ("text", text)]);
+            if let Value::Object(members) = &mut v {
+                members.push(("action".into(), Value::Bool(true)));
+            }
+            ("message", v)
+        }
+        Delivery::Private { from, text } => ("private", obj(&[("from", from), ("text", text)])),
+        Delivery::Joined { room, nick } => ("joined", obj(&[("room", room), ("nick", nick)])),
+        Delivery::Left { room, nick, why } => {
+            let mut v = obj(&[("room", room), ("nick", nick)]);
+            if why == Departure::TooSlow {
+                if let Value::Object(members) = &mut v {
+                    members.push(("reason".into(), Value::from("too slow")));
+                }
+            }
+            ("left", v)
+        }
+        Delivery::Renamed { from, to, .. } => ("renamed", obj(&[("from", from), ("to", to)])),
+        // Everything else is a notice, in the same words `nc` users read.
+        _ => {
+            let mut line = String::new();
+            text::encode(d, &mut line);
+            let words = line.trim_end().get(2..).unwrap_or("").to_string();
+            ("notice", obj(&[("text", &words)]))
+        }
+    }
+}
+
+/// What another node's chat event (`event` with its arguments) is to the chat here: a
+/// message, an action or a presence notice; `None` for any other event (it travels as it is,
+/// see [`Remote::Foreign`]).
+pub fn remote_of(event: &str, args: &[Value]) -> Option<Remote> {
+    let p = args.first()?;
+    let field = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(match event {
+        "message" => {
+            let (room, from, text) = (field("room")?, field("from")?, field("text")?);
+            if p.get("action") == Some(&Value::Bool(true)) {
+                Remote::Action { room, from, text }
+            } else {
+                Remote::Message { room, from, text }
+            }
+        }
+        "joined" => Remote::Joined {
+            room: field("room")?,
+            nick: field("nick")?,
+        },
+        "left" => Remote::Left {
+            room: field("room")?,
+            nick: field("nick")?,
+        },
+        "renamed" => Remote::Renamed {
+            from: field("from")?,
+            to: field("to")?,
+        },
+        _ => return None,
+    })
 }
 
 fn obj(pairs: &[(&str, &str)]) -> Value {

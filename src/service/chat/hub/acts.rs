@@ -4,6 +4,7 @@
 use super::{Hub, MemberId};
 use crate::service::chat::delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
 use crate::service::chat::rules;
+use crate::service::chat::uplink::Remote;
 use crossbeam_channel::Sender;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -170,5 +171,55 @@ fn refuse(render: &dyn Render, r: Refusal<'_>, reply: Option<Sender<Reply>>) -> 
             None
         }
         None => Some(render.render(&Delivery::Refused(r))),
+    }
+}
+
+impl Hub {
+    /// Delivers a broadcast made on another node to the members of the room `key` here (it
+    /// goes no further: the other nodes had it from its own node).
+    pub(super) fn remote(&mut self, key: &str, remote: Remote) {
+        let named = |n: &str| !rules::is_reserved(n);
+        let d = match &remote {
+            Remote::Message { room, from, text } => Delivery::Message {
+                room,
+                from,
+                named: named(from),
+                text,
+            },
+            Remote::Action { room, from, text } => Delivery::Action { room, from, text },
+            Remote::Joined { room, nick } => Delivery::Joined { room, nick },
+            Remote::Left { room, nick } => Delivery::Left {
+                room,
+                nick,
+                why: Departure::Left,
+            },
+            Remote::Renamed { from, to } => {
+                let room = self.room_name(key);
+                let d = Delivery::Renamed {
+                    room: &room,
+                    from,
+                    to,
+                };
+                self.fan_out(key, None, &[d]);
+                return;
+            }
+            Remote::Foreign(packets) => {
+                let Some(room) = self.rooms.get(key) else {
+                    return;
+                };
+                let ids = room.members.clone();
+                for id in ids {
+                    if let Some(m) = self.members.get(&id) {
+                        let out = m.render.foreign(packets);
+                        self.queue(id, out);
+                    }
+                }
+                return;
+            }
+        };
+        let sent = self.fan_out(key, None, &[d]);
+        if matches!(remote, Remote::Message { .. } | Remote::Action { .. }) {
+            self.stats.lines_out.fetch_add(sent as u64, Relaxed);
+        }
     }
 }

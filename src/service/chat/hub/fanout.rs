@@ -21,8 +21,22 @@ impl Hub {
     }
 
     /// Queues every one of `ds`, in order, for everyone in the room `key` but `except`, each
-    /// rendered once per wire format; returns how many members they were queued for.
+    /// rendered once per wire format, and tells the uplink (other nodes); returns how many
+    /// members here they were queued for.
     pub(super) fn broadcast_all(
+        &mut self,
+        key: &str,
+        except: Option<MemberId>,
+        ds: &[Delivery<'_>],
+    ) -> usize {
+        if let Some(uplink) = &self.uplink {
+            uplink.broadcast(key, ds);
+        }
+        self.fan_out(key, except, ds)
+    }
+
+    /// Queues every one of `ds`, in order, for everyone in the room `key` here but `except`.
+    pub(super) fn fan_out(
         &mut self,
         key: &str,
         except: Option<MemberId>,

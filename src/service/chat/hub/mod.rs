@@ -26,6 +26,7 @@ use super::delivery::{Delivery, Departure, Packet, Render, Reply};
 use super::outbox::{Flow, Marks, OutboxSender};
 pub use super::request::{MemberId, Request};
 use super::rules::{self, LOBBY};
+use super::uplink::Uplink;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -131,6 +132,8 @@ pub struct Hub {
     stall: Duration,
     stats: Arc<HubStats>,
     flow: Arc<Flow>,
+    /// Told of every room broadcast made here (other nodes), if the chat has one.
+    uplink: Option<Arc<dyn Uplink>>,
 }
 
 enum Next {
@@ -163,7 +166,14 @@ impl Hub {
             stall,
             stats,
             flow,
+            uplink: None,
         }
+    }
+
+    /// The hub, telling `uplink` of every room broadcast it makes.
+    pub fn with_uplink(mut self, uplink: Option<Arc<dyn Uplink>>) -> Self {
+        self.uplink = uplink;
+        self
     }
 
     /// Serves requests until a `Shutdown` or until every sender is gone.
@@ -269,6 +279,7 @@ impl Hub {
                 }
             }
             Request::Relay { id, packets } => self.queue(id, packets),
+            Request::Remote { key, remote } => self.remote(&key, remote),
             Request::Shutdown { done } => {
                 let ids: Vec<MemberId> = self.members.keys().copied().collect();
                 for id in ids {
