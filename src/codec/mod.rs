@@ -10,5 +10,6 @@ pub mod lines;
 pub mod msgpack;
 pub mod rfc3339;
 pub mod sha1;
+pub mod sio_adapter;
 pub mod socketio;
 pub mod websocket;
