@@ -18,7 +18,7 @@
 //!   (sessions over long-polling and WebSocket, the upgrade, heartbeats) and `socketio`
 //!   (namespaces, sockets, acks, rooms; the default chat app; the pages).
 //! - [`codec`]: pure wire formats over byte slices (lines, HTTP/1.1, WebSocket, Engine.IO,
-//!   Socket.IO, JSON, SHA-1, base64, CRC-32, RFC 3339 dates).
+//!   Socket.IO, JSON, Redis's RESP2, SHA-1, base64, CRC-32, RFC 3339 dates).
 //! - [`defaults`]: every default value, read by the configs, the parsers and `--help`.
 //! - [`client`]: `talk`, `probe`, `udp`, `send` and the load generator `bench`.
 //! - [`net`]: the stream (TCP or Unix domain socket) and address types the server and the

@@ -7,6 +7,7 @@ pub mod engineio;
 pub mod http;
 pub mod json;
 pub mod lines;
+pub mod resp;
 pub mod rfc3339;
 pub mod sha1;
 pub mod socketio;
