@@ -88,6 +88,25 @@ pub const BENCH_INFLIGHT: usize = 1;
 /// it with its args.
 pub const BENCH_SIO_EVENT: &str = "message-with-ack";
 
+// The Redis link that shares rooms across nodes (`service::cluster`).
+
+/// Port of a `redis://` URL that names none.
+pub const REDIS_PORT: u16 = 6379;
+/// How long a connection to Redis may take to open, authentication included.
+pub const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one read or write on a Redis connection may block; also the bound on a PING's
+/// answer.
+pub const REDIS_IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time between the subscriber's PINGs on an idle connection (and the publisher's when it has
+/// nothing to send), so a Redis that stopped answering is noticed within a few seconds.
+pub const REDIS_PING_EVERY: Duration = Duration::from_secs(1);
+/// First delay before reconnecting to Redis, before jitter.
+pub const REDIS_BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Longest delay between reconnection attempts.
+pub const REDIS_BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// Messages that may wait for the publisher thread before `publish` refuses more.
+pub const REDIS_PUBLISH_QUEUE: usize = 4096;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,11 @@
 //!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every
 //!   transport uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio`
 //!   (sessions over long-polling and WebSocket, the upgrade, heartbeats) and `socketio`
-//!   (namespaces, sockets, acks, rooms; the default chat app; the pages).
+//!   (namespaces, sockets, acks, rooms; the default chat app; the pages), `cluster` (the Redis
+//!   link between nodes: URLs, a RESP2 connection, a publisher and a subscriber thread that
+//!   reconnect with backoff, their health).
 //! - [`codec`]: pure wire formats over byte slices (lines, HTTP/1.1, WebSocket, Engine.IO,
-//!   Socket.IO, JSON, MessagePack as notepack.io writes it, the messages of socket.io's Redis
+//!   Socket.IO, JSON, Redis's RESP2, MessagePack as notepack.io writes it, the messages of socket.io's Redis
 //!   adapter, SHA-1, base64, CRC-32, RFC 3339 dates).
 //! - [`defaults`]: every default value, read by the configs, the parsers and `--help`.
 //! - [`client`]: `talk`, `probe`, `udp`, `send` and the load generator `bench`.

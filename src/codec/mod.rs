@@ -8,6 +8,7 @@ pub mod http;
 pub mod json;
 pub mod lines;
 pub mod msgpack;
+pub mod resp;
 pub mod rfc3339;
 pub mod sha1;
 pub mod sio_adapter;

@@ -3,6 +3,7 @@
 //! them and says what each needs from the server (its sockets, its threads per client).
 
 pub mod chat;
+pub mod cluster;
 pub mod daytime;
 pub mod echo;
 pub mod engineio;
