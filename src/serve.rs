@@ -3,6 +3,7 @@
 use crate::cli::ServeOptions;
 use crate::server::{cap_max_conns, Limits, OsLimits, Server};
 use crate::service::chat::Chat;
+use crate::service::cluster::Cluster;
 use crate::service::files::Files;
 use crate::service::socketio::pages::Pages;
 use crate::service::socketio::{chat_app, stats_feed, SocketIo};
@@ -287,7 +288,25 @@ impl SharedHub {
         if let Some(chat) = &self.0 {
             return Ok(Arc::clone(chat));
         }
-        let chat = Chat::start(opts.chat).map_err(|e| spawn_error("chat hub", e))?;
+        // With --redis, the rooms are shared with other nodes: the cluster's publisher starts
+        // first (it is the hub's uplink), its subscriber once the hub runs.
+        let cluster = opts.redis.clone().map(Cluster::start);
+        let uplink = cluster.as_ref().map(|c| c.uplink());
+        let chat = Chat::start_with(opts.chat, uplink).map_err(|e| spawn_error("chat hub", e))?;
+        if let Some(cluster) = cluster {
+            cluster.attach(&chat);
+            crate::log!(
+                "cluster: node {} shares the chat's rooms through {}",
+                cluster.uid(),
+                opts.redis
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            let for_stats = Arc::clone(&cluster);
+            server.add_metrics(move || for_stats.metrics());
+            server.on_stop(move || cluster.stop());
+        }
         let (for_stop, for_stats) = (Arc::clone(&chat), Arc::clone(&chat));
         server.on_stop(move || for_stop.shutdown(CHAT_GOODBYE));
         server.add_metrics(move || for_stats.metrics());

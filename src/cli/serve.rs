@@ -3,6 +3,7 @@
 
 use super::{help, matches, number, options_from, parse_size, Command, UsageError};
 use crate::defaults as d;
+use crate::service::cluster::RedisUrl;
 use crate::service::web::Cors;
 use crate::service::{chat::ChatConfig, files::FilesConfig, Service};
 use std::net::IpAddr;
@@ -48,6 +49,8 @@ pub struct ServeOptions {
     pub stats: Option<Duration>,
     /// Directory where echo and chat are also served on `echo.sock` and `chat.sock`.
     pub unix_dir: Option<PathBuf>,
+    /// `--redis`: the Redis that links this node's chat rooms to other nodes'.
+    pub redis: Option<RedisUrl>,
     /// Permission bits of those socket files.
     pub unix_mode: u32,
 }
@@ -158,6 +161,14 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
             "unix-dir",
             "DIR",
             "also serve echo and chat on the Unix sockets DIR/echo.sock and DIR/chat.sock \
+             (default: none)"
+                .to_string(),
+        ),
+        (
+            "redis",
+            "URL",
+            "share the chat's rooms with other nodes (threadsock or Node socket.io with \
+             @socket.io/redis-adapter) through Redis, e.g. redis://127.0.0.1:6379 \
              (default: none)"
                 .to_string(),
         ),
@@ -274,6 +285,12 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
         banner: m.opt_str("banner"),
         stats: m.opt_present("stats").then(|| Duration::from_secs(stats)),
         unix_dir: m.opt_str("unix-dir").map(PathBuf::from),
+        redis: match m.opt_str("redis") {
+            None => None,
+            Some(text) => {
+                Some(RedisUrl::parse(&text).map_err(|e| UsageError(format!("--redis: {e}")))?)
+            }
+        },
         unix_mode: match m.opt_str("unix-mode") {
             None => d::UNIX_MODE,
             Some(text) => parse_mode(&text).ok_or_else(|| {

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-pub use uplink::{Remote, Uplink};
+pub use uplink::{MemberInfo, Remote, Uplink};
 
 /// Requests that may wait for the hub; a reader that finds the channel full waits, which slows
 /// only its own client (TCP backpressure), never the hub.
@@ -179,6 +179,33 @@ impl Chat {
         self.requests
             .send_timeout(Request::Remote { key, remote }, REMOTE_WAIT)
             .is_ok()
+    }
+
+    /// The members in the rooms `keys` (all if empty); `None` if the hub did not answer within
+    /// [`REMOTE_WAIT`].
+    pub fn members_in(&self, keys: Vec<String>) -> Option<Vec<MemberInfo>> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let deadline = Instant::now() + REMOTE_WAIT;
+        self.requests
+            .send_deadline(Request::Members { keys, reply }, deadline)
+            .ok()?;
+        answer.recv_deadline(deadline).ok()
+    }
+
+    /// Every room here (by name) with its member count; `None` if the hub did not answer within
+    /// [`REMOTE_WAIT`].
+    pub fn room_counts(&self) -> Option<Vec<(String, usize)>> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let deadline = Instant::now() + REMOTE_WAIT;
+        let ask = Request::Rooms {
+            id: 0,
+            reply: Some(reply),
+        };
+        self.requests.send_deadline(ask, deadline).ok()?;
+        match answer.recv_deadline(deadline).ok()? {
+            Reply::Rooms(rooms) => Some(rooms),
+            _ => None,
+        }
     }
 
     /// The clock and gate of the chat's flow control, for a transport with outboxes of its own.

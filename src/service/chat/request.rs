@@ -2,7 +2,7 @@
 
 use super::delivery::{Packet, Render, Reply};
 use super::outbox::OutboxSender;
-use super::uplink::Remote;
+use super::uplink::{MemberInfo, Remote};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 
@@ -96,6 +96,13 @@ pub enum Request {
         key: String,
         /// What was broadcast.
         remote: Remote,
+    },
+    /// The members in the rooms `keys` (all members if none), for another node.
+    Members {
+        /// Room keys.
+        keys: Vec<String>,
+        /// Where to answer.
+        reply: Sender<Vec<MemberInfo>>,
     },
     /// Tell every member the server is shutting down, drop them all, acknowledge, and stop.
     Shutdown {

@@ -57,7 +57,30 @@ pub enum Remote {
         /// The new name.
         to: String,
     },
+    /// A private message to the member here with this id (a node that found it in a fetch
+    /// answer wrote to it).
+    Private {
+        /// The member's id here.
+        to: u64,
+        /// The sender.
+        from: String,
+        /// The message.
+        text: String,
+    },
     /// Something that is no chat delivery (another event, binary data): packets for members
     /// whose wire format takes them as they are ([`Render::foreign`](super::Render::foreign)).
     Foreign(Vec<Packet>),
+}
+
+/// A member as other nodes see it: who and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// Its id here.
+    pub id: u64,
+    /// Its nickname or guest label.
+    pub nick: String,
+    /// Its room's key.
+    pub key: String,
+    /// Its room as displayed.
+    pub room: String,
 }

@@ -6,6 +6,7 @@
 //! Every wait of these threads is bounded (connect, read and write timeouts, PINGs on idle
 //! connections), so dropping either handle stops and joins its thread within a few seconds.
 
+mod adapter;
 mod backoff;
 mod health;
 mod publisher;
@@ -14,6 +15,7 @@ mod redis_conn;
 mod redis_url;
 mod subscriber;
 
+pub use adapter::{Cluster, ClusterStats};
 pub use backoff::Backoff;
 pub use health::{Health, HealthSnapshot, LinkState, Role};
 pub use publisher::Publisher;

@@ -216,3 +216,11 @@ fn answer(ack: Option<Ack>, reply: Result<Reply, crate::service::chat::ChatClose
     };
     ack.send(vec![value]);
 }
+
+/// Another node's event (`data`: its name and arguments, binary inline) as the Engine.IO
+/// packets a Socket.IO client here gets: one text packet, then any attachments.
+pub fn packets_of(data: &Value) -> Vec<Packet> {
+    let mut packet = socketio::event("/", "", Vec::new(), None);
+    packet.data = Some(data.clone());
+    super::namespace::socket::encode(&packet)
+}

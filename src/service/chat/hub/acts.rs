@@ -4,7 +4,7 @@
 use super::{Hub, MemberId};
 use crate::service::chat::delivery::{Delivery, Departure, Packet, Refusal, Render, Reply};
 use crate::service::chat::rules;
-use crate::service::chat::uplink::Remote;
+use crate::service::chat::uplink::{MemberInfo, Remote};
 use crossbeam_channel::Sender;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -203,6 +203,11 @@ impl Hub {
                 self.fan_out(key, None, &[d]);
                 return;
             }
+            Remote::Private { to, from, text } => {
+                self.stats.lines_out.fetch_add(1, Relaxed);
+                self.deliver(*to, &Delivery::Private { from, text });
+                return;
+            }
             Remote::Foreign(packets) => {
                 let Some(room) = self.rooms.get(key) else {
                     return;
@@ -221,5 +226,21 @@ impl Hub {
         if matches!(remote, Remote::Message { .. } | Remote::Action { .. }) {
             self.stats.lines_out.fetch_add(sent as u64, Relaxed);
         }
+    }
+}
+
+impl Hub {
+    /// The members in the rooms `keys` (every member if `keys` is empty), for other nodes.
+    pub(super) fn members_in(&self, keys: &[String]) -> Vec<MemberInfo> {
+        self.members
+            .iter()
+            .filter(|(_, m)| keys.is_empty() || keys.contains(&m.room))
+            .map(|(&id, m)| MemberInfo {
+                id,
+                nick: m.label.clone(),
+                key: m.room.clone(),
+                room: self.room_name(&m.room),
+            })
+            .collect()
     }
 }

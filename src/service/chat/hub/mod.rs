@@ -280,6 +280,9 @@ impl Hub {
             }
             Request::Relay { id, packets } => self.queue(id, packets),
             Request::Remote { key, remote } => self.remote(&key, remote),
+            Request::Members { keys, reply } => {
+                let _ = reply.try_send(self.members_in(&keys));
+            }
             Request::Shutdown { done } => {
                 let ids: Vec<MemberId> = self.members.keys().copied().collect();
                 for id in ids {

@@ -1,0 +1,361 @@
+//! The chat's rooms across nodes, as `@socket.io/redis-adapter` 8.x shares a socket.io
+//! namespace: every room broadcast made here is published (namespace `/`, the room's own
+//! channel), every broadcast another node publishes reaches the members of that room here
+//! (`nc` and Socket.IO alike), and the requests other nodes make (all rooms, the sockets in some
+//! rooms, an emit that waits for acknowledgements) are answered, so that Node.js nodes that
+//! count this one as a peer never wait for it in vain.
+//!
+//! Nothing here can stall the hub: a broadcast is queued for the publisher thread without
+//! waiting (a full queue drops and counts it); what comes from Redis is handled on the
+//! subscriber's thread, which waits at most [`REMOTE_WAIT`](crate::service::chat::REMOTE_WAIT)
+//! on the hub.
+
+use super::{Health, LinkState, PubSub, Publisher, RedisUrl, Subscriber};
+use crate::codec::json::Value as Json;
+use crate::codec::sio_adapter::{self as wire, AdapterRequest, AdapterResponse, Broadcast};
+use crate::defaults;
+use crate::server::Metric;
+use crate::service::chat::{rules, Chat, Delivery, MemberInfo, Remote, Uplink};
+use crate::service::socketio::chat_app;
+use crossbeam_channel::Sender;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
+
+/// The namespace the chat lives in.
+const NSP: &str = "/";
+
+/// Counters of what crossed between this node and the others.
+#[derive(Debug, Default)]
+pub struct ClusterStats {
+    /// Room broadcasts made here and queued for the others.
+    pub sent: AtomicU64,
+    /// Broadcasts from other nodes handed to the hub.
+    pub delivered: AtomicU64,
+    /// Messages from Redis that could not be decoded or were not for the chat.
+    pub ignored: AtomicU64,
+    /// Broadcasts from other nodes the hub had no room for in time.
+    pub dropped: AtomicU64,
+    /// Requests of other nodes answered.
+    pub answered: AtomicU64,
+}
+
+/// What the publisher, the subscriber's callback and the hub's uplink share.
+pub(super) struct Shared {
+    /// This node's id in the cluster (6 characters, as the adapter's).
+    pub(super) uid: String,
+    pub(super) url: RedisUrl,
+    pub(super) publisher: Publisher,
+    pub(super) health: Arc<Health>,
+    pub(super) stats: ClusterStats,
+    /// Requests of ours waiting for answers, by request id.
+    pub(super) pending: Mutex<HashMap<String, Sender<AdapterResponse>>>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("uid", &self.uid)
+            .field("url", &self.url.to_string())
+            .finish()
+    }
+}
+
+/// A node's membership in a cluster: the Redis link and the adapter on both ends of it. Made
+/// with [`Cluster::start`] before the chat (the hub's [`Uplink`]), then
+/// [`attached`](Cluster::attach) to it. Dropping it stops both threads.
+#[derive(Debug)]
+pub struct Cluster {
+    pub(super) shared: Arc<Shared>,
+    subscriber: Mutex<Option<Subscriber>>,
+}
+
+/// The hub's side: room broadcasts go to the publisher's queue.
+#[derive(Debug)]
+struct Up(Arc<Shared>);
+
+impl Uplink for Up {
+    fn broadcast(&self, key: &str, ds: &[Delivery<'_>]) {
+        for d in ds {
+            let (event, payload) = chat_app::event_of(d);
+            let b = Broadcast {
+                uid: self.0.uid.clone(),
+                nsp: NSP.to_string(),
+                data: Json::array([Json::from(event), payload]),
+                rooms: vec![key.to_string()],
+                except: Vec::new(),
+            };
+            self.0.stats.sent.fetch_add(1, Relaxed);
+            self.0.publish(b.channel(), wire::encode_broadcast(&b));
+        }
+    }
+}
+
+impl Shared {
+    /// Queues a message for the publisher (never waits; a full queue counts a drop).
+    pub(super) fn publish(&self, channel: String, payload: Vec<u8>) -> bool {
+        self.publisher.publish(channel.into_bytes(), payload)
+    }
+
+    /// The id other nodes know the member `id` by (a room of its own, as a socket id is).
+    fn socket_id(&self, id: u64) -> String {
+        format!("ts-{}-{id}", self.uid)
+    }
+
+    /// The member id in one of our socket ids.
+    fn member_of(&self, socket_id: &str) -> Option<u64> {
+        socket_id
+            .strip_prefix("ts-")?
+            .strip_prefix(self.uid.as_str())?
+            .strip_prefix('-')?
+            .parse()
+            .ok()
+    }
+}
+
+impl Cluster {
+    /// Starts the publisher for `url` (it connects, and reconnects, on its own thread).
+    pub fn start(url: RedisUrl) -> Arc<Cluster> {
+        let health = Arc::new(Health::new());
+        let publisher = Publisher::spawn(
+            url.clone(),
+            defaults::REDIS_PUBLISH_QUEUE,
+            Arc::clone(&health),
+        );
+        let uid: String = crate::service::engineio::random_id()
+            .chars()
+            .take(6)
+            .collect();
+        Arc::new(Cluster {
+            shared: Arc::new(Shared {
+                uid,
+                url,
+                publisher,
+                health,
+                stats: ClusterStats::default(),
+                pending: Mutex::new(HashMap::new()),
+            }),
+            subscriber: Mutex::new(None),
+        })
+    }
+
+    /// What the chat's hub tells of its room broadcasts.
+    pub fn uplink(&self) -> Arc<dyn Uplink> {
+        Arc::new(Up(Arc::clone(&self.shared)))
+    }
+
+    /// Starts the subscriber: broadcasts and requests from other nodes now reach `chat`.
+    pub fn attach(&self, chat: &Arc<Chat>) {
+        let s = &self.shared;
+        let patterns = vec![wire::broadcast_pattern(NSP).into_bytes()];
+        let channels = vec![
+            wire::request_channel(NSP).into_bytes(),
+            wire::response_channel(NSP).into_bytes(),
+            wire::own_response_channel(NSP, &s.uid).into_bytes(),
+        ];
+        let shared = Arc::clone(s);
+        let chat = Arc::downgrade(chat);
+        let subscriber = Subscriber::spawn(
+            s.url.clone(),
+            patterns,
+            channels,
+            Arc::clone(&s.health),
+            move |m| on_message(&shared, &chat, m),
+        );
+        *self.subscriber.lock().unwrap_or_else(|e| e.into_inner()) = Some(subscriber);
+    }
+
+    /// This node's uid.
+    pub fn uid(&self) -> &str {
+        &self.shared.uid
+    }
+
+    /// The link's state and counters.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.shared.health
+    }
+
+    /// What crossed between this node and the others.
+    pub fn stats(&self) -> &ClusterStats {
+        &self.shared.stats
+    }
+
+    /// Figures for the `--stats` line: whether both Redis connections are up, broadcasts
+    /// sent to and received from other nodes (per second), and what was dropped (totals).
+    pub fn metrics(&self) -> Vec<Metric> {
+        let h = self.shared.health.snapshot();
+        let st = &self.shared.stats;
+        let up = h.publisher == LinkState::Up && h.subscriber == LinkState::Up;
+        vec![
+            Metric::Gauge("redis_up", u64::from(up)),
+            Metric::Rate("cluster_sent", st.sent.load(Relaxed)),
+            Metric::Rate("cluster_received", st.delivered.load(Relaxed)),
+            Metric::Gauge("cluster_dropped", h.dropped_full + h.dropped_down),
+            Metric::Gauge("cluster_reconnects", h.reconnects),
+        ]
+    }
+
+    /// Stops the subscriber (the publisher stops when the last handle goes).
+    pub fn stop(&self) {
+        self.subscriber
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+}
+
+/// Everything the subscriber receives.
+fn on_message(s: &Arc<Shared>, chat: &Weak<Chat>, m: PubSub) {
+    let Some(chat) = chat.upgrade() else {
+        return;
+    };
+    match m {
+        PubSub::PMessage { payload, .. } => match wire::decode_broadcast(&payload) {
+            Ok(b) if b.uid != s.uid && b.nsp == NSP => {
+                deliver(s, &chat, &b);
+            }
+            Ok(_) => {}
+            Err(_) => {
+                s.stats.ignored.fetch_add(1, Relaxed);
+            }
+        },
+        PubSub::Message { channel, payload } => {
+            if channel == wire::request_channel(NSP).as_bytes() {
+                match wire::decode_request(&payload) {
+                    Ok(r) => answer(s, &chat, r),
+                    Err(_) => {
+                        s.stats.ignored.fetch_add(1, Relaxed);
+                    }
+                }
+            } else if let Ok(r) = wire::decode_response(&payload) {
+                let id = match &r {
+                    AdapterResponse::Rooms { request_id, .. }
+                    | AdapterResponse::Sockets { request_id, .. } => Some(request_id.as_str()),
+                    AdapterResponse::Other { request_id } => request_id.as_deref(),
+                };
+                let waiter = id.and_then(|id| {
+                    s.pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(id)
+                        .cloned()
+                });
+                if let Some(waiter) = waiter {
+                    let _ = waiter.try_send(r);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A broadcast from another node, to the rooms it names here (every room if none).
+fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
+    let Some(event) = b.event() else {
+        s.stats.ignored.fetch_add(1, Relaxed);
+        return 0;
+    };
+    let rooms: Vec<String> = if b.rooms.is_empty() {
+        chat.room_counts()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _)| rules::key(&name))
+            .collect()
+    } else {
+        b.rooms.clone()
+    };
+    let mut handed = 0;
+    for room in &rooms {
+        let (key, remote) = match s.member_of(room) {
+            // To one member here (a private message, found by a fetch).
+            Some(to) => {
+                let field = |k: &str| {
+                    b.args()
+                        .first()
+                        .and_then(|p| p.get(k))
+                        .and_then(Json::as_str)
+                        .map(str::to_string)
+                };
+                match (event, field("from"), field("text")) {
+                    ("private", Some(from), Some(text)) => {
+                        (String::new(), Remote::Private { to, from, text })
+                    }
+                    _ => continue,
+                }
+            }
+            None => {
+                let remote = chat_app::remote_of(event, b.args())
+                    .unwrap_or_else(|| Remote::Foreign(chat_app::packets_of(&b.data)));
+                (rules::key(room), remote)
+            }
+        };
+        if chat.remote(key, remote) {
+            handed += 1;
+            s.stats.delivered.fetch_add(1, Relaxed);
+        } else {
+            s.stats.dropped.fetch_add(1, Relaxed);
+        }
+    }
+    handed
+}
+
+/// Answers another node's request (our own come back to us too: skipped).
+fn answer(s: &Shared, chat: &Chat, r: AdapterRequest) {
+    let response = wire::response_channel(NSP);
+    match r {
+        AdapterRequest::AllRooms { uid, request_id } if uid != s.uid => {
+            let Some(rooms) = chat.room_counts() else {
+                return;
+            };
+            let keys: Vec<String> = rooms
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, _)| rules::key(&name))
+                .collect();
+            s.publish(response, wire::encode_rooms_response(&request_id, &keys));
+        }
+        AdapterRequest::Fetch {
+            uid,
+            request_id,
+            rooms,
+            except,
+        } if uid != s.uid => {
+            let keys = rooms.iter().map(|r| rules::key(r)).collect();
+            let Some(members) = chat.members_in(keys) else {
+                return;
+            };
+            let sockets: Vec<_> = members
+                .iter()
+                .map(|m| remote_socket(s, m))
+                .filter(|sock| !sock.rooms.iter().any(|r| except.contains(r)))
+                .collect();
+            s.publish(response, wire::encode_fetch_response(&request_id, &sockets));
+        }
+        AdapterRequest::BroadcastWithAck {
+            request_id,
+            broadcast,
+        } if broadcast.uid != s.uid => {
+            // Delivered without an ack id: nobody here answers, and the count says so, so the
+            // sender waits for no acknowledgement from this node.
+            deliver(s, chat, &broadcast);
+            s.publish(response, wire::encode_client_count(&request_id, 0));
+        }
+        _ => return,
+    }
+    s.stats.answered.fetch_add(1, Relaxed);
+}
+
+/// A member as a fetch answer shows it: `data` holds `{nick, room}`, as the Node chat app
+/// keeps them in `socket.data`.
+fn remote_socket(s: &Shared, m: &MemberInfo) -> wire::RemoteSocket {
+    let id = s.socket_id(m.id);
+    wire::RemoteSocket {
+        rooms: vec![id.clone(), m.key.clone()],
+        id,
+        data: Json::object([
+            ("nick", Json::from(m.nick.as_str())),
+            ("room", Json::from(m.room.as_str())),
+        ]),
+    }
+}
