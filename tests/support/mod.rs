@@ -37,6 +37,7 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         banner: None,
         stats: None,
         unix_dir: None,
+        redis: None,
         unix_mode: threadsock::defaults::UNIX_MODE,
     }
 }
