@@ -16,6 +16,12 @@ pub trait Render: Send + Sync + fmt::Debug {
     /// The packet for `d`.
     fn render(&self, d: &Delivery<'_>) -> Packet;
 
+    /// The packets for `d`, appended to `out`: one, unless the wire format carries binary data
+    /// in packets of its own (Socket.IO attachments).
+    fn render_into(&self, d: &Delivery<'_>, out: &mut Vec<Packet>) {
+        out.push(self.render(d));
+    }
+
     /// What to send of a broadcast from another node that is no chat delivery (see
     /// [`Remote::Foreign`](super::uplink::Remote::Foreign)): nothing, unless the wire format is
     /// the one those packets are in.
@@ -120,6 +126,15 @@ pub enum Delivery<'a> {
         from: &'a str,
         /// What they do.
         text: &'a str,
+    },
+    /// Bytes a member sent its room (a Socket.IO client's `binary` event).
+    Binary {
+        /// The room.
+        room: &'a str,
+        /// The sender.
+        from: &'a str,
+        /// The bytes.
+        data: &'a [u8],
     },
     /// A private message.
     Private {

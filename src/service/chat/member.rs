@@ -92,6 +92,12 @@ impl Member {
         self.send_lines(1, Request::Act { id: self.id, text })
     }
 
+    /// Bytes to everyone else in the room (a transport that carries binary data gets them as
+    /// they are; `nc` users read a notice); gated like [`Member::say`].
+    pub fn binary(&self, data: Vec<u8>) -> Result<(), ChatClosed> {
+        self.send_lines(1, Request::Binary { id: self.id, data })
+    }
+
     /// A private message to the member named `to`; gated like [`Member::say`].
     pub fn whisper(&self, to: String, text: String) -> Result<(), ChatClosed> {
         self.send_lines(

@@ -60,6 +60,13 @@ pub enum Request {
         /// The action.
         text: String,
     },
+    /// Bytes to everyone else in the member's room.
+    Binary {
+        /// Who.
+        id: MemberId,
+        /// The bytes.
+        data: Vec<u8>,
+    },
     /// A private message to the member named `to`.
     Whisper {
         /// Who.
@@ -117,7 +124,7 @@ impl Request {
     pub fn lines(&self) -> usize {
         match self {
             Request::Say { lines, .. } => lines.len(),
-            Request::Act { .. } | Request::Whisper { .. } => 1,
+            Request::Act { .. } | Request::Whisper { .. } | Request::Binary { .. } => 1,
             _ => 0,
         }
     }

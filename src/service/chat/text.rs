@@ -58,6 +58,9 @@ pub fn encode(d: &Delivery<'_>, out: &mut String) {
         Delivery::Message { from, text, .. } => write!(out, "-> {from}: {text}"),
         Delivery::Action { from, text, .. } => write!(out, "-> * {from} {text}"),
         Delivery::Private { from, text } => write!(out, "-> [private] {from}: {text}"),
+        Delivery::Binary { from, data, .. } => {
+            write!(out, "* {from} sent {} bytes of binary data", data.len())
+        }
         Delivery::Welcome { nick, room, here } => write!(
             out,
             "* welcome, you are {nick} in {room} ({here} here); /help lists commands"

@@ -36,6 +36,15 @@ pub enum Remote {
         /// What they do.
         text: String,
     },
+    /// Bytes sent to the room.
+    Binary {
+        /// The room as displayed.
+        room: String,
+        /// The sender.
+        from: String,
+        /// The bytes.
+        data: Vec<u8>,
+    },
     /// Someone joined the room there.
     Joined {
         /// The room as displayed.

@@ -4,10 +4,12 @@
 //!
 //! Client to server: `nick` (name; ack `{"ok":true}` or `{"error":..}`), `join` (room; ack
 //! `{"room":..,"members":[..]}` or `{"error":..}`), `message` (text), `msg` (nick, text),
-//! `act` (text, for `/me`), `who` (ack: the nicks), `rooms` (ack: `[{"name":..,"members":N}]`).
+//! `act` (text, for `/me`), `who` (ack: the nicks), `rooms` (ack: `[{"name":..,"members":N}]`),
+//! `binary` (bytes, or text taken as bytes).
 //! Server to client:
 //! `message` `{"room","from","text"}`, `private` `{"from","text"}`, `joined`/`left`
-//! `{"room","nick"}`, `renamed` `{"from","to"}`, `notice` `{"text"}`. The auth payload may
+//! `{"room","nick"}`, `renamed` `{"from","to"}`, `notice` `{"text"}`, `binary`
+//! `{"room","from","data"}` (data as a binary attachment). The auth payload may
 //! carry `{"nick":..}`.
 
 use super::namespace::socket::{Ack, Args};
@@ -24,14 +26,18 @@ use std::sync::{Arc, Mutex};
 pub struct SioRender;
 
 impl Render for SioRender {
+    /// The event's text packet (a delivery with bytes needs [`Render::render_into`]).
     fn render(&self, d: &Delivery<'_>) -> Packet {
+        let mut out = Vec::with_capacity(1);
+        self.render_into(d, &mut out);
+        out.swap_remove(0)
+    }
+
+    /// The event's packets: its text, then its binary attachment if it carries bytes.
+    fn render_into(&self, d: &Delivery<'_>, out: &mut Vec<Packet>) {
         let (event, payload) = event_of(d);
         let packet = socketio::event("/", event, vec![payload], None);
-        let (text, _) = socketio::encode(&packet);
-        let mut bytes = Vec::with_capacity(text.len() + 1);
-        bytes.push(b'4');
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.into()
+        out.extend(super::namespace::socket::encode(&packet));
     }
 
     /// Another node's Socket.IO packets, already Engine.IO packets of namespace `/`.
@@ -57,6 +63,14 @@ pub fn event_of(d: &Delivery<'_>) -> (&'static str, Value) {
             ("message", v)
         }
         Delivery::Private { from, text } => ("private", obj(&[("from", from), ("text", text)])),
+        Delivery::Binary { room, from, data } => (
+            "binary",
+            Value::object([
+                ("room", Value::from(room)),
+                ("from", Value::from(from)),
+                ("data", Value::Binary(data.to_vec())),
+            ]),
+        ),
         Delivery::Joined { room, nick } => ("joined", obj(&[("room", room), ("nick", nick)])),
         Delivery::Left { room, nick, why } => {
             let mut v = obj(&[("room", room), ("nick", nick)]);
@@ -93,6 +107,14 @@ pub fn remote_of(event: &str, args: &[Value]) -> Option<Remote> {
                 Remote::Message { room, from, text }
             }
         }
+        "binary" => Remote::Binary {
+            room: field("room")?,
+            from: field("from")?,
+            data: match p.get("data")? {
+                Value::Binary(b) => b.clone(),
+                _ => return None,
+            },
+        },
         "joined" => Remote::Joined {
             room: field("room")?,
             nick: field("nick")?,
@@ -166,6 +188,15 @@ pub fn install(io: &SocketIo, chat: Arc<Chat>) {
             }
             Some(t) if !t.is_empty() => {
                 let _ = m.act(text::decode(t.as_bytes()));
+            }
+            _ => {}
+        });
+        on("binary", |m, args, _, _| match args.first() {
+            Some(Value::Binary(b)) => {
+                let _ = m.binary(b.clone());
+            }
+            Some(Value::String(s)) if !s.is_empty() => {
+                let _ = m.binary(s.as_bytes().to_vec());
             }
             _ => {}
         });

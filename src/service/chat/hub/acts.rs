@@ -138,6 +138,23 @@ impl Hub {
             .fetch_add((sent * lines.len()) as u64, Relaxed);
     }
 
+    /// Bytes from a member to the others in its room.
+    pub(super) fn share(&mut self, id: MemberId, data: &[u8]) {
+        let Some(m) = self.members.get(&id) else {
+            return;
+        };
+        let (key, from) = (m.room.clone(), m.label.clone());
+        let room = self.room_name(&key);
+        let d = Delivery::Binary {
+            room: &room,
+            from: &from,
+            data,
+        };
+        self.stats.lines_in.fetch_add(1, Relaxed);
+        let sent = self.broadcast(&key, Some(id), &d);
+        self.stats.lines_out.fetch_add(sent as u64, Relaxed);
+    }
+
     pub(super) fn whisper(&mut self, id: MemberId, to: &str, text: &str) {
         let Some(from) = self.members.get(&id).map(|m| m.label.clone()) else {
             return;
@@ -187,6 +204,7 @@ impl Hub {
                 text,
             },
             Remote::Action { room, from, text } => Delivery::Action { room, from, text },
+            Remote::Binary { room, from, data } => Delivery::Binary { room, from, data },
             Remote::Joined { room, nick } => Delivery::Joined { room, nick },
             Remote::Left { room, nick } => Delivery::Left {
                 room,
@@ -223,7 +241,10 @@ impl Hub {
             }
         };
         let sent = self.fan_out(key, None, &[d]);
-        if matches!(remote, Remote::Message { .. } | Remote::Action { .. }) {
+        if matches!(
+            remote,
+            Remote::Message { .. } | Remote::Action { .. } | Remote::Binary { .. }
+        ) {
             self.stats.lines_out.fetch_add(sent as u64, Relaxed);
         }
     }

@@ -59,7 +59,10 @@ impl Hub {
             let at = match self.rendered.iter().position(|(f, _)| *f == format) {
                 Some(at) => at,
                 None => {
-                    let packets = ds.iter().map(|d| m.render.render(d)).collect();
+                    let mut packets = Vec::with_capacity(ds.len());
+                    for d in ds {
+                        m.render.render_into(d, &mut packets);
+                    }
                     self.rendered.push((format, packets));
                     self.rendered.len() - 1
                 }
@@ -75,8 +78,11 @@ impl Hub {
     /// Queues `d` for one member, in its format.
     pub(super) fn deliver(&mut self, id: MemberId, d: &Delivery<'_>) {
         if let Some(m) = self.members.get_mut(&id) {
-            let packet = m.render.render(d);
-            Self::push(&mut self.dirty, id, m, packet);
+            let mut packets = Vec::with_capacity(1);
+            m.render.render_into(d, &mut packets);
+            for packet in packets {
+                Self::push(&mut self.dirty, id, m, packet);
+            }
         }
     }
 

@@ -231,6 +231,7 @@ impl Hub {
             Request::Say { id, lines } => self.say(id, &lines, false),
             Request::Act { id, text } => self.say(id, std::slice::from_ref(&text), true),
             Request::Whisper { id, to, text } => self.whisper(id, &to, &text),
+            Request::Binary { id, data } => self.share(id, &data),
             Request::Rooms { id, reply } => {
                 let list: Vec<(&str, usize)> = self
                     .rooms
