@@ -1,6 +1,9 @@
 //! Test support: start services on 127.0.0.1 port 0 through the same wiring as `serve`, and
 //! client helpers whose every wait is bounded. Dropping the returned `Server` stops and joins it.
+//! [`redis`] runs a real `redis-server` for the tests of the Redis link.
 #![allow(dead_code)]
+
+pub mod redis;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};

@@ -206,10 +206,15 @@ impl Health {
         let slot = &mut slots[role as usize];
         match &slot.state {
             LinkState::Up => return,
-            LinkState::Down { since, .. } => crate::log!(
-                "redis {}: connected to {url} again after {}s",
+            LinkState::Down { since, .. } if slot.ever_up => crate::log!(
+                "redis {}: connected to {url} again after {:.1}s",
                 role.name(),
-                since.elapsed().as_secs()
+                since.elapsed().as_secs_f64()
+            ),
+            LinkState::Down { since, .. } => crate::log!(
+                "redis {}: connected to {url} after {:.1}s of trying",
+                role.name(),
+                since.elapsed().as_secs_f64()
             ),
             LinkState::Connecting => crate::log!("redis {}: connected to {url}", role.name()),
         }
@@ -223,7 +228,11 @@ impl Health {
 
     /// `role`'s connection to `url` failed with `error`; logs if it was not down already.
     pub(super) fn set_down(&self, role: Role, url: &RedisUrl, error: &io::Error) {
-        let last_error = crate::out::why(error);
+        // OS errors as the rest of the log says them; Redis's own messages as they are.
+        let last_error = match error.raw_os_error() {
+            Some(_) => crate::out::why(error),
+            None => error.to_string(),
+        };
         let mut slots = self.slots();
         let slot = &mut slots[role as usize];
         let since = match &slot.state {

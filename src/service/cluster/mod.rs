@@ -63,10 +63,15 @@ impl Default for LinkConfig {
 }
 
 impl LinkConfig {
-    /// Connects to `url` under this configuration: its limits, and reads and writes bounded
-    /// by `io_timeout`.
+    /// Connects to `url` under this configuration and checks that Redis answers a PING (a
+    /// server that accepts connections but does not answer is not up); then its limits, and
+    /// reads and writes bounded by `io_timeout`.
     pub(crate) fn connect(&self, url: &RedisUrl) -> std::io::Result<RedisConn> {
         let mut conn = RedisConn::connect(url, self.connect_timeout)?;
+        check(
+            conn.command(&[b"PING"]).map_err(redis_conn::no_answer)?,
+            "PING",
+        )?;
         conn.set_limits(self.limits, self.max_reply);
         let io = Some(self.io_timeout.max(Duration::from_millis(1)));
         conn.set_read_timeout(io)?;

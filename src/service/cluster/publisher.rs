@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use super::health::{Health, Role};
+use super::redis_conn::{no_answer, unexpected};
 use super::{LinkConfig, RedisConn, RedisUrl};
 use crate::codec::resp::Reply;
 
@@ -194,30 +195,4 @@ fn drop_until(queue: &Receiver<Message>, deadline: Instant, health: &Health) -> 
             Err(RecvTimeoutError::Disconnected) => return false,
         }
     }
-}
-
-/// A read timeout said as what it means here: Redis did not answer in time.
-pub(super) fn no_answer(e: io::Error) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            io::Error::new(io::ErrorKind::TimedOut, "Redis did not answer in time")
-        }
-        _ => e,
-    }
-}
-
-/// A reply that has no place here: the connection is out of step.
-pub(super) fn unexpected(reply: &Reply) -> io::Error {
-    let what = match reply {
-        Reply::Simple(s) => format!("+{}", s.chars().take(40).collect::<String>()),
-        Reply::Error(s) => format!("-{}", s.chars().take(80).collect::<String>()),
-        Reply::Integer(n) => format!(":{n}"),
-        Reply::Bulk(None) | Reply::Array(None) => "null".to_string(),
-        Reply::Bulk(Some(b)) => format!("a bulk string of {} bytes", b.len()),
-        Reply::Array(Some(items)) => format!("an array of {} items", items.len()),
-    };
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("unexpected reply from Redis: {what}"),
-    )
 }

@@ -65,12 +65,16 @@ impl RedisConn {
             }
             args.push(password.as_bytes());
             conn.set_read_timeout(Some(left(deadline)?))?;
-            check(conn.command(&args)?, "AUTH")?;
+            check(conn.command(&args).map_err(no_answer)?, "AUTH")?;
         }
         if url.db != 0 {
             let db = url.db.to_string();
             conn.set_read_timeout(Some(left(deadline)?))?;
-            check(conn.command(&[b"SELECT", db.as_bytes()])?, "SELECT")?;
+            check(
+                conn.command(&[b"SELECT", db.as_bytes()])
+                    .map_err(no_answer)?,
+                "SELECT",
+            )?;
         }
         conn.set_read_timeout(Some(timeout))?;
         conn.set_write_timeout(Some(timeout))?;
@@ -199,6 +203,32 @@ pub fn check(reply: Reply, command: &str) -> io::Result<Reply> {
         Reply::Error(message) => Err(io::Error::other(format!("{command}: {message}"))),
         other => Ok(other),
     }
+}
+
+/// A read timeout said as what it means here: Redis did not answer in time.
+pub(super) fn no_answer(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            io::Error::new(io::ErrorKind::TimedOut, "Redis did not answer in time")
+        }
+        _ => e,
+    }
+}
+
+/// A reply that has no place here: the connection is out of step.
+pub(super) fn unexpected(reply: &Reply) -> io::Error {
+    let what = match reply {
+        Reply::Simple(s) => format!("+{}", s.chars().take(40).collect::<String>()),
+        Reply::Error(s) => format!("-{}", s.chars().take(80).collect::<String>()),
+        Reply::Integer(n) => format!(":{n}"),
+        Reply::Bulk(None) | Reply::Array(None) => "null".to_string(),
+        Reply::Bulk(Some(b)) => format!("a bulk string of {} bytes", b.len()),
+        Reply::Array(Some(items)) => format!("an array of {} items", items.len()),
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("unexpected reply from Redis: {what}"),
+    )
 }
 
 /// Time left until `deadline`, or `TimedOut` if none.

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::health::{Health, Role};
-use super::publisher::{no_answer, unexpected};
+use super::redis_conn::{no_answer, unexpected};
 use super::{Backoff, LinkConfig, PubSub, RedisConn, RedisUrl, SubKind};
 use crate::codec::resp::encode_command;
 
