@@ -402,3 +402,27 @@ fn a_hung_redis_is_noticed_while_idle() {
     drop(sub);
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }
+
+#[test]
+fn a_panicking_handler_leaves_the_subscriber_down() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let health = Arc::new(Health::new());
+    let sub = Subscriber::spawn(
+        server.url(),
+        vec![],
+        vec![b"room".to_vec()],
+        Arc::clone(&health),
+        |_| panic!("handler bug (expected by the test)"),
+    );
+    assert!(health.wait_for(Role::Subscriber, WAIT, is_up));
+    let publisher = Publisher::spawn(server.url(), 4, Arc::clone(&health));
+    assert!(publisher.publish(b"room".to_vec(), b"boom".to_vec()));
+    assert!(health.wait_for(Role::Subscriber, WAIT, is_down));
+    let LinkState::Down { last_error, .. } = health.state(Role::Subscriber) else {
+        unreachable!()
+    };
+    assert!(last_error.contains("panicked"), "{last_error}");
+    drop(sub);
+}

@@ -233,12 +233,25 @@ impl Health {
             Some(_) => crate::out::why(error),
             None => error.to_string(),
         };
+        self.down(role, last_error, |why| {
+            crate::log!("redis {}: {url}: {why}; retrying", role.name())
+        });
+    }
+
+    /// `role`'s thread ended for `why` and will not try again; logs it.
+    pub(super) fn set_stopped(&self, role: Role, why: &str) {
+        self.down(role, why.to_string(), |_| {});
+        crate::log!("redis {}: {why}", role.name());
+    }
+
+    /// Sets `role` down for `last_error`, calling `log` if it was not down already.
+    fn down(&self, role: Role, last_error: String, log: impl FnOnce(&str)) {
         let mut slots = self.slots();
         let slot = &mut slots[role as usize];
         let since = match &slot.state {
             LinkState::Down { since, .. } => *since,
             _ => {
-                crate::log!("redis {}: {url}: {last_error}; retrying", role.name());
+                log(&last_error);
                 Instant::now()
             }
         };

@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -45,7 +46,8 @@ struct Inner {
 impl Subscriber {
     /// Starts the thread for `url`, subscribed to `patterns` (PSUBSCRIBE) and `channels`
     /// (SUBSCRIBE), with the default [`LinkConfig`]. `on_message` gets every
-    /// [`PubSub::Message`] and [`PubSub::PMessage`], on the subscriber's thread.
+    /// [`PubSub::Message`] and [`PubSub::PMessage`], on the subscriber's thread. If it panics
+    /// the thread ends and the subscriber stays [`Down`](super::LinkState::Down), saying so.
     pub fn spawn(
         url: RedisUrl,
         patterns: Vec<Vec<u8>>,
@@ -85,13 +87,19 @@ impl Subscriber {
         let thread = std::thread::Builder::new()
             .name("redis-subscriber".into())
             .spawn(move || {
-                run(
-                    &url,
-                    &thread_shared,
-                    &thread_health,
-                    &config,
-                    &mut on_message,
-                )
+                let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    run(
+                        &url,
+                        &thread_shared,
+                        &thread_health,
+                        &config,
+                        &mut on_message,
+                    )
+                }));
+                if ran.is_err() {
+                    let why = "the message handler panicked; the subscriber stopped";
+                    thread_health.set_stopped(Role::Subscriber, why);
+                }
             });
         let thread = match thread {
             Ok(t) => Some(t),
