@@ -2,7 +2,7 @@
 //
 //   node client.mjs URL [NICK [ROOM]]
 //
-// Connects (WebSocket) with auth {nick: NICK}, joins ROOM if given (and not the lobby), then
+// Connects (WebSocket, or the transports in $TRANSPORTS) with auth {nick: NICK}, joins ROOM if given (and not the lobby), then
 // prints `["ready",<socket id>]`. From then on every event it receives is one JSON line
 // `[event, ...args]` on stdout, and every stdin line `[event, ...args]` is emitted as is;
 // `{"ack":[event, ...args]}` is emitted with an acknowledgement, printed as
@@ -25,7 +25,9 @@ const fromJson = (line) =>
   JSON.parse(line, (_, x) => (typeof x?.$binary === "string" ? Buffer.from(x.$binary, "hex") : x));
 const print = (...line) => process.stdout.write(JSON.stringify(plain(line)) + "\n");
 
-const socket = io(url, { transports: ["websocket"], reconnection: false, auth: nick ? { nick } : {} });
+// TRANSPORTS: "websocket" (the default), "polling", or "polling,websocket" (upgrade).
+const transports = (process.env.TRANSPORTS || "websocket").split(",");
+const socket = io(url, { transports, reconnection: false, auth: nick ? { nick } : {} });
 socket.onAny((event, ...args) => print(event, ...args));
 socket.on("connect_error", (e) => {
   print("connect_error", e.message);

@@ -3,6 +3,7 @@
 //! [`redis`] runs a real `redis-server` for the tests of the Redis link.
 #![allow(dead_code)]
 
+pub mod node_chat;
 pub mod redis;
 
 use std::io::{self, Read, Write};

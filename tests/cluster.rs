@@ -1,0 +1,204 @@
+//! Rooms shared across nodes through a real `redis-server`: two threadsock nodes (Socket.IO
+//! users on the official client and `nc` users on both), a threadsock node beside a Node.js
+//! socket.io 4.8 node with `@socket.io/redis-adapter` (messages, binary data and `who` across
+//! both), and Redis stopped and restarted under traffic (local delivery never stops; cross-node
+//! delivery comes back).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use support::node_chat::{NcUser, NodeServer, SioUser};
+use support::redis::RedisServer;
+use support::*;
+use threadsock::server::{Limits, Server};
+
+/// A threadsock node (chat and Socket.IO) on `redis`, its link up.
+fn node(redis: &RedisServer) -> (Server, SocketAddr, String) {
+    let mut opts = options(&["chat", "socketio"]);
+    opts.redis = Some(redis.url());
+    let server = start_with(&opts, Limits::default());
+    let deadline = Instant::now() + WAIT;
+    while gauge(&server, "redis_up") != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the node's Redis link never came up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let chat = tcp_addr(&server, "chat");
+    let sio = format!("http://{}", tcp_addr(&server, "socketio"));
+    (server, chat, sio)
+}
+
+/// Sends `line` from `nc` until `seen` returns true (a subscription made just now may miss the
+/// first ones), at most 50 times.
+fn until_across(nc: &mut NcUser, line: &str, mut seen: impl FnMut() -> bool) {
+    for _ in 0..50 {
+        nc.send(line);
+        if seen() {
+            return;
+        }
+    }
+    panic!("{line:?} never crossed");
+}
+
+fn tools() -> bool {
+    require_tool("redis-server") && require_node_packages("redis_adapter")
+}
+
+#[test]
+fn two_threadsock_nodes_share_a_room_between_socketio_and_nc_users() {
+    if !tools() {
+        return;
+    }
+    let redis = RedisServer::start().unwrap();
+    let (_a, chat_a, sio_a) = node(&redis);
+    let (_b, chat_b, sio_b) = node(&redis);
+    let ann = SioUser::connect(&sio_a, "ann", "websocket");
+    let cy = SioUser::connect(&sio_b, "cy", "websocket");
+    let mut bob = NcUser::join(chat_b);
+    bob.send("/nick bob");
+    bob.until("* you are now bob");
+    let mut dee = NcUser::join(chat_a);
+    bob.set_timeout(Duration::from_millis(200));
+    // nc on B to Socket.IO on A, and everyone else.
+    until_across(&mut bob, "warm-up", || {
+        ann.within(&["warm-up"], Duration::from_millis(200))
+            .is_some()
+    });
+    bob.send("hello from B");
+    ann.until(&[r#""message""#, r#""from":"bob""#, "hello from B"]);
+    cy.until(&["hello from B"]);
+    dee.until("-> bob: hello from B");
+    // Socket.IO on A to nc and Socket.IO on B.
+    let mut ann = ann;
+    ann.emit(r#"["message","hi from A"]"#);
+    bob.set_timeout(WAIT);
+    bob.until("-> ann: hi from A");
+    cy.until(&[r#""from":"ann""#, "hi from A"]);
+    // Bytes: an attachment for Socket.IO users there, a notice for nc users.
+    ann.emit(r#"["binary",{"$binary":"0001ff"}]"#);
+    cy.until(&[r#""binary""#, r#""from":"ann""#, r#"{"$binary":"0001ff"}"#]);
+    bob.until("* ann sent 3 bytes of binary data");
+    // A room other than the lobby: only its members, on both nodes, hear it.
+    bob.send("/join games");
+    bob.until("* you joined games (1 here)");
+    let mut cy = cy;
+    cy.emit(r#"{"ack":["join","games"]}"#);
+    cy.until(&[r#""ack","join""#, r#""room":"games""#]);
+    bob.until("* cy joined games");
+    cy.emit(r#"["message","in games"]"#);
+    bob.until("-> cy: in games");
+    ann.emit(r#"["message","still in the lobby"]"#);
+    dee.until("-> ann: still in the lobby");
+    assert!(cy
+        .within(&["still in the lobby"], Duration::from_millis(300))
+        .is_none());
+}
+
+#[test]
+fn a_node_socketio_node_and_a_threadsock_node_share_rooms_binary_included() {
+    if !tools() {
+        return;
+    }
+    let redis = RedisServer::start().unwrap();
+    let (_a, chat_a, sio_a) = node(&redis);
+    let js = NodeServer::start(&redis.url().to_string());
+    // server.mjs checks nicknames across nodes with fetchSockets: this node must answer.
+    let mut bob = SioUser::connect(&js.url(), "bob", "websocket");
+    let mut ann = SioUser::connect(&sio_a, "ann", "websocket");
+    let mut cy = NcUser::join(chat_a);
+    cy.send("/nick cy");
+    cy.until("* you are now cy");
+    cy.set_timeout(Duration::from_millis(200));
+    until_across(&mut cy, "warm-up", || {
+        bob.within(&["warm-up"], Duration::from_millis(200))
+            .is_some()
+    });
+    cy.set_timeout(WAIT);
+    // Node to threadsock: Socket.IO and nc users.
+    bob.emit(r#"["message","hello from node"]"#);
+    ann.until(&[r#""from":"bob""#, "hello from node"]);
+    cy.until("-> bob: hello from node");
+    // threadsock to Node.
+    ann.emit(r#"["message","hello from threadsock"]"#);
+    bob.until(&[r#""from":"ann""#, "hello from threadsock"]);
+    cy.send("and from nc");
+    bob.until(&[r#""from":"cy""#, "and from nc"]);
+    // Binary both ways, as attachments on the official client.
+    bob.emit(r#"["binary",{"$binary":"00ff10"}]"#);
+    ann.until(&[r#""binary""#, r#""from":"bob""#, r#"{"$binary":"00ff10"}"#]);
+    cy.until("* bob sent 3 bytes of binary data");
+    ann.emit(r#"["binary",{"$binary":"cafe"}]"#);
+    bob.until(&[r#""binary""#, r#""from":"ann""#, r#"{"$binary":"cafe"}"#]);
+    // Node asks every node who is in the lobby (fetchSockets): this node answers for its own.
+    bob.emit(r#"{"ack":["who"]}"#);
+    let who = bob.until(&[r#""ack","who""#]);
+    for nick in ["\"ann\"", "\"bob\"", "\"cy\""] {
+        assert!(who.contains(nick), "{who}");
+    }
+    // And every room (allRooms): a room made on this node shows there.
+    cy.send("/join games");
+    cy.until("* you joined games (1 here)");
+    bob.emit(r#"{"ack":["rooms"]}"#);
+    let rooms = bob.until(&[r#""ack","rooms""#]);
+    assert!(rooms.contains(r#""name":"games""#), "{rooms}");
+}
+
+#[test]
+fn redis_going_away_never_stops_local_delivery_and_cross_node_delivery_comes_back() {
+    if !tools() {
+        return;
+    }
+    let mut redis = RedisServer::start().unwrap();
+    let (a, chat_a, _) = node(&redis);
+    let (_b, chat_b, _) = node(&redis);
+    let mut talker = NcUser::join(chat_a);
+    let mut local = NcUser::join(chat_a);
+    let mut remote = NcUser::join(chat_b);
+    remote.set_timeout(Duration::from_millis(200));
+    until_across(&mut talker, "before", || {
+        remote.try_line().is_some_and(|l| l == "-> before")
+    });
+    redis.stop();
+    // Local delivery goes on, line for line, while Redis is away.
+    for i in 0..200 {
+        talker.send(&format!("down {i}"));
+    }
+    for i in 0..200 {
+        let want = format!("-> down {i}");
+        let seen = local.until(&want);
+        assert!(seen.iter().all(|l| !l.starts_with("-> down")), "{seen:?}");
+    }
+    let deadline = Instant::now() + WAIT;
+    while gauge(&a, "redis_up") != 0 {
+        assert!(Instant::now() < deadline, "the link was never seen down");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    redis.restart();
+    // Cross-node delivery resumes within a few seconds of Redis's return.
+    let back = Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        talker.send(&format!("after {n}"));
+        if let Some(l) = remote.try_line() {
+            if l.starts_with("-> after ") {
+                break;
+            }
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "never crossed again"
+        );
+    }
+    // Both nodes still serve.
+    let mut late = NcUser::join(chat_b);
+    late.send("/who");
+    let mut lines = 0;
+    while !late.line().starts_with("* in lobby: ") {
+        lines += 1;
+        assert!(lines < 100, "no answer to /who");
+    }
+}
