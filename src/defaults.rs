@@ -106,6 +106,10 @@ pub const REDIS_BACKOFF_BASE: Duration = Duration::from_millis(100);
 pub const REDIS_BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Messages that may wait for the publisher thread before `publish` refuses more.
 pub const REDIS_PUBLISH_QUEUE: usize = 4096;
+/// How long a request to the other nodes (who is in a room, which rooms there are) waits for
+/// their answers before it makes do with those that came, in milliseconds: the
+/// `requestsTimeout` of `@socket.io/redis-adapter`.
+pub const REDIS_REQUEST_TIMEOUT_MS: u64 = 5000;
 
 #[cfg(test)]
 mod tests {

@@ -290,7 +290,7 @@ impl SharedHub {
         }
         // With --redis, the rooms are shared with other nodes: the cluster's publisher starts
         // first (it is the hub's uplink), its subscriber once the hub runs.
-        let cluster = opts.redis.clone().map(Cluster::start);
+        let cluster = (opts.redis.clone()).map(|url| Cluster::start(url, opts.redis_timeout));
         let uplink = cluster.as_ref().map(|c| c.uplink());
         let chat = Chat::start_with(opts.chat, uplink).map_err(|e| spawn_error("chat hub", e))?;
         if let Some(cluster) = cluster {

@@ -95,6 +95,21 @@ fn two_threadsock_nodes_share_a_room_between_socketio_and_nc_users() {
     assert!(cy
         .within(&["still in the lobby"], Duration::from_millis(300))
         .is_none());
+    // Who is in a room, and which rooms there are, asked on one node, answered by both.
+    bob.send("/who");
+    bob.until("* in games: bob, cy");
+    let mut dee = dee;
+    dee.send("/nick dee");
+    dee.until("* you are now dee");
+    dee.send("/who");
+    dee.until("* in lobby: ann, dee");
+    dee.send("/rooms");
+    dee.until("* rooms: lobby (2), games (2)");
+    // A nickname in use on another node is refused (best effort: asked, not locked).
+    dee.send("/nick BOB");
+    dee.until("! nickname BOB is taken");
+    ann.emit(r#"{"ack":["rooms"]}"#);
+    ann.until(&[r#""ack","rooms""#, r#"{"name":"games","members":2}"#]);
 }
 
 #[test]
@@ -138,6 +153,9 @@ fn a_node_socketio_node_and_a_threadsock_node_share_rooms_binary_included() {
     for nick in ["\"ann\"", "\"bob\"", "\"cy\""] {
         assert!(who.contains(nick), "{who}");
     }
+    // And this node asks Node's (its answer carries the nicknames in `data`).
+    ann.emit(r#"{"ack":["who"]}"#);
+    ann.until(&[r#""ack","who",["ann","bob","cy"]"#]);
     // And every room (allRooms): a room made on this node shows there.
     cy.send("/join games");
     cy.until("* you joined games (1 here)");
@@ -201,4 +219,39 @@ fn redis_going_away_never_stops_local_delivery_and_cross_node_delivery_comes_bac
         lines += 1;
         assert!(lines < 100, "no answer to /who");
     }
+}
+
+#[test]
+fn a_node_that_never_answers_costs_a_question_the_timeout_and_not_the_answer() {
+    if !tools() {
+        return;
+    }
+    let redis = RedisServer::start().unwrap();
+    let mut opts = options(&["chat"]);
+    opts.redis = Some(redis.url());
+    opts.redis_timeout = Duration::from_millis(300);
+    let a = start_with(&opts, Limits::default());
+    let (_b, chat_b, _) = node(&redis);
+    // A subscriber on the request channel that never answers: counted as a node, silent.
+    let mut silent = threadsock::service::cluster::RedisConn::connect(&redis.url(), WAIT).unwrap();
+    silent
+        .command(&[b"SUBSCRIBE", b"socket.io-request#/#"])
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while gauge(&a, "redis_up") != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the node's Redis link never came up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut there = NcUser::join(chat_b);
+    there.send("/nick there");
+    there.until("* you are now there");
+    let mut here = NcUser::join(tcp_addr(&a, "chat"));
+    here.send("/nick here");
+    here.until("* you are now here");
+    // The answering node's member is in the answer; the silent one only made it wait.
+    here.send("/who");
+    here.until("* in lobby: here, there");
 }

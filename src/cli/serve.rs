@@ -51,6 +51,8 @@ pub struct ServeOptions {
     pub unix_dir: Option<PathBuf>,
     /// `--redis`: the Redis that links this node's chat rooms to other nodes'.
     pub redis: Option<RedisUrl>,
+    /// `--redis-timeout`: how long a request to the other nodes waits for answers.
+    pub redis_timeout: Duration,
     /// Permission bits of those socket files.
     pub unix_mode: u32,
 }
@@ -173,6 +175,15 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
                 .to_string(),
         ),
         (
+            "redis-timeout",
+            "MS",
+            format!(
+                "how long a question to the other nodes (/who, /rooms) waits for their answers \
+                 before it makes do with those that came (default {})",
+                d::REDIS_REQUEST_TIMEOUT_MS
+            ),
+        ),
+        (
             "unix-mode",
             "OCTAL",
             format!(
@@ -291,6 +302,13 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
                 Some(RedisUrl::parse(&text).map_err(|e| UsageError(format!("--redis: {e}")))?)
             }
         },
+        redis_timeout: Duration::from_millis(number(
+            &m,
+            "redis-timeout",
+            d::REDIS_REQUEST_TIMEOUT_MS,
+            1,
+            600_000,
+        )?),
         unix_mode: match m.opt_str("unix-mode") {
             None => d::UNIX_MODE,
             Some(text) => parse_mode(&text).ok_or_else(|| {

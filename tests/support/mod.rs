@@ -42,6 +42,7 @@ pub fn options(services: &[&'static str]) -> ServeOptions {
         stats: None,
         unix_dir: None,
         redis: None,
+        redis_timeout: Duration::from_millis(threadsock::defaults::REDIS_REQUEST_TIMEOUT_MS),
         unix_mode: threadsock::defaults::UNIX_MODE,
     }
 }

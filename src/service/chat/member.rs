@@ -1,9 +1,11 @@
 //! A member of the chat as a handle: what a member can do, for any transport. Leaving happens
 //! on `Drop`, so no code path can leak a member.
 
-use super::delivery::{Packet, Reply};
+use super::delivery::{Packet, Refusal, Reply};
 use super::outbox::{Flow, LINES_PER_REQUEST};
 use super::request::{MemberId, Request};
+use super::rules;
+use super::uplink::Uplink;
 use crossbeam_channel::Sender;
 use std::fmt;
 use std::sync::Arc;
@@ -49,16 +51,30 @@ pub struct Member {
     hub: Sender<Request>,
     flow: Arc<Flow>,
     left: bool,
+    /// The other nodes, asked too by `who` and `rooms` questions.
+    peers: Option<Arc<dyn Uplink>>,
 }
 
 impl Member {
-    pub(super) fn new(id: MemberId, hub: Sender<Request>, flow: Arc<Flow>) -> Member {
+    pub(super) fn new(
+        id: MemberId,
+        hub: Sender<Request>,
+        flow: Arc<Flow>,
+        peers: Option<Arc<dyn Uplink>>,
+    ) -> Member {
         Member {
             id,
             hub,
             flow,
             left: false,
+            peers,
         }
+    }
+
+    /// True if the chat spans other nodes: `who` and `rooms` answers then come from
+    /// [`Member::ask`], which asks them too.
+    pub fn is_clustered(&self) -> bool {
+        self.peers.is_some()
     }
 
     /// The member's id (its guest label is `guest<id>`).
@@ -156,6 +172,13 @@ impl Member {
     /// transport that acknowledges requests: what a nickname, room, `who` or `rooms` request
     /// gives instead of a delivery.
     pub fn ask(&self, question: Question) -> Result<Reply, ChatClosed> {
+        if let (Some(peers), Question::Nick(name)) = (&self.peers, &question) {
+            // Best effort across nodes: two nodes granting one name at the same moment both win.
+            let wanted = rules::key(name);
+            if rules::is_valid_name(name) && peers.nicks().iter().any(|n| rules::key(n) == wanted) {
+                return Ok(Reply::Refused(Refusal::NickTaken(name).describe()));
+            }
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
         let id = self.id;
         let reply = Some(tx);
@@ -165,7 +188,27 @@ impl Member {
             Question::Who => Request::Who { id, reply },
             Question::Rooms => Request::Rooms { id, reply },
         })?;
-        rx.recv_timeout(ASK_WAIT).map_err(|_| ChatClosed)
+        let reply = rx.recv_timeout(ASK_WAIT).map_err(|_| ChatClosed)?;
+        Ok(match (&self.peers, reply) {
+            (Some(peers), Reply::Who { room, mut nicks }) => {
+                nicks.extend(peers.who(&rules::key(&room)));
+                nicks.sort_unstable();
+                Reply::Who { room, nicks }
+            }
+            (Some(peers), Reply::Rooms(mut rooms)) => {
+                for (name, n) in peers.rooms() {
+                    match rooms
+                        .iter_mut()
+                        .find(|(r, _)| rules::key(r) == rules::key(&name))
+                    {
+                        Some(here) => here.1 += n,
+                        None => rooms.push((name, n)),
+                    }
+                }
+                Reply::Rooms(rooms)
+            }
+            (_, reply) => reply,
+        })
     }
 
     /// Packets the transport made itself (help text, usage errors), delivered to this member

@@ -79,6 +79,8 @@ pub struct Chat {
     /// Each outbox holds a clone; shutdown drops this one and waits for disconnection.
     writers_alive: Mutex<Option<Sender<()>>>,
     writers_done: Receiver<()>,
+    /// The other nodes, if the rooms are shared.
+    uplink: Option<Arc<dyn Uplink>>,
 }
 
 impl Chat {
@@ -105,7 +107,7 @@ impl Chat {
             hub::MAX_BURST + LINES_PER_REQUEST + LINES_IN_TRANSIT + HUB_QUEUE + SENDERS_IN_HAND,
         );
         let hub = Hub::new(marks, config.stall, Arc::clone(&stats), Arc::clone(&flow))
-            .with_uplink(uplink);
+            .with_uplink(uplink.clone());
         thread::Builder::new()
             .name("chat-hub".into())
             .spawn(move || hub.run(&inbox))?;
@@ -120,6 +122,7 @@ impl Chat {
             text: Arc::new(text::Text),
             writers_alive: Mutex::new(Some(alive)),
             writers_done: done,
+            uplink,
         }))
     }
 
@@ -142,7 +145,12 @@ impl Chat {
                 outbox: sender,
             })
             .map_err(|_| ChatClosed)?;
-        let member = Member::new(id, self.requests.clone(), Arc::clone(&self.flow));
+        let member = Member::new(
+            id,
+            self.requests.clone(),
+            Arc::clone(&self.flow),
+            self.uplink.clone(),
+        );
         Ok((member, outbox))
     }
 
@@ -169,6 +177,7 @@ impl Chat {
             id,
             self.requests.clone(),
             Arc::clone(&self.flow),
+            self.uplink.clone(),
         ))
     }
 

@@ -2,10 +2,11 @@
 //! writer thread (the shared [`writer`](super::writer)) puts its deliveries on the wire.
 
 use super::command::{self, Input};
-use super::member::Member;
+use super::member::{ChatClosed, Member, Question};
 use super::outbox::Activity;
 use super::text::{self, LineFramer};
 use super::{writer, Chat};
+use super::{Delivery, Render, Reply};
 use crate::codec::lines::{Line, LineSplitter};
 use crate::server::{is_timeout, Connection};
 use crossbeam_channel::RecvTimeoutError;
@@ -188,8 +189,13 @@ fn handle(line: Line<'_>, member: &Member, max_line: usize, said: &mut Said) -> 
             "line too long (over {max_line} bytes), not sent"
         ))]),
         Some(Input::Nothing | Input::Say(_)) => return None,
+        Some(Input::Nick(name)) if member.is_clustered() => {
+            across(member, Question::Nick(name.to_string()))
+        }
         Some(Input::Nick(name)) => member.nick(name.to_string()),
         Some(Input::Join(room)) => member.join_room(room.to_string()),
+        Some(Input::Rooms) if member.is_clustered() => across(member, Question::Rooms),
+        Some(Input::Who) if member.is_clustered() => across(member, Question::Who),
         Some(Input::Rooms) => member.rooms(),
         Some(Input::Who) => member.who(),
         Some(Input::Msg(to, t)) => member.whisper(to.to_string(), t.to_string()),
@@ -199,4 +205,30 @@ fn handle(line: Line<'_>, member: &Member, max_line: usize, said: &mut Said) -> 
         Some(Input::Quit) => return Some(End::Quit),
     };
     done.err().map(|_| End::HubGone)
+}
+
+/// Answers `/who`, `/rooms` or `/nick` with the other nodes asked too: on this client's
+/// thread (their answers may take the cluster's request timeout), then delivered in order.
+fn across(member: &Member, question: Question) -> Result<(), ChatClosed> {
+    let name = match &question {
+        Question::Nick(name) => name.clone(),
+        _ => String::new(),
+    };
+    let packet = match member.ask(question)? {
+        Reply::Who { room, nicks } => {
+            let nicks: Vec<&str> = nicks.iter().map(String::as_str).collect();
+            text::Text.render(&Delivery::Who {
+                room: &room,
+                nicks: &nicks,
+            })
+        }
+        Reply::Rooms(rooms) => {
+            let rooms: Vec<(&str, usize)> = rooms.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+            text::Text.render(&Delivery::Rooms(&rooms))
+        }
+        Reply::Done => text::Text.render(&Delivery::Named { nick: &name }),
+        Reply::Refused(why) => text::error(&why),
+        Reply::Joined { .. } => return Ok(()),
+    };
+    member.relay(vec![packet])
 }

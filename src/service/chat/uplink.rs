@@ -12,6 +12,23 @@ pub trait Uplink: Send + Sync + fmt::Debug {
     /// `ds` were broadcast, in order, to the room whose key is `key` (the room may have no
     /// members left here: the last one just left).
     fn broadcast(&self, key: &str, ds: &[Delivery<'_>]);
+
+    /// The members of the room `key` on other nodes, by name. It may wait (a bounded time) for
+    /// their answers: call it from a member's own thread, never the hub's.
+    fn who(&self, _key: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Every nickname on other nodes; may wait as [`Uplink::who`].
+    fn nicks(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The rooms on other nodes, by name, with their member counts; may wait as
+    /// [`Uplink::who`].
+    fn rooms(&self) -> Vec<(String, usize)> {
+        Vec::new()
+    }
 }
 
 /// A broadcast made on another node, to the members of one room here. Rooms are keyed as

@@ -10,6 +10,7 @@
 //! subscriber's thread, which waits at most [`REMOTE_WAIT`](crate::service::chat::REMOTE_WAIT)
 //! on the hub.
 
+use super::peers::Counter;
 use super::{Health, LinkState, PubSub, Publisher, RedisUrl, Subscriber};
 use crate::codec::json::Value as Json;
 use crate::codec::sio_adapter::{self as wire, AdapterRequest, AdapterResponse, Broadcast};
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 /// The namespace the chat lives in.
 const NSP: &str = "/";
@@ -51,6 +53,10 @@ pub(super) struct Shared {
     pub(super) stats: ClusterStats,
     /// Requests of ours waiting for answers, by request id.
     pub(super) pending: Mutex<HashMap<String, Sender<AdapterResponse>>>,
+    /// Counts the nodes before a request.
+    pub(super) counter: Counter,
+    /// How long a request waits for the other nodes' answers.
+    pub(super) request_timeout: Duration,
 }
 
 impl fmt::Debug for Shared {
@@ -90,6 +96,18 @@ impl Uplink for Up {
             self.0.publish(b.channel(), wire::encode_broadcast(&b));
         }
     }
+
+    fn who(&self, key: &str) -> Vec<String> {
+        self.0.who(key)
+    }
+
+    fn rooms(&self) -> Vec<(String, usize)> {
+        self.0.rooms()
+    }
+
+    fn nicks(&self) -> Vec<String> {
+        self.0.who_all()
+    }
 }
 
 impl Shared {
@@ -115,8 +133,9 @@ impl Shared {
 }
 
 impl Cluster {
-    /// Starts the publisher for `url` (it connects, and reconnects, on its own thread).
-    pub fn start(url: RedisUrl) -> Arc<Cluster> {
+    /// Starts the publisher for `url` (it connects, and reconnects, on its own thread);
+    /// requests to the other nodes wait `request_timeout` for their answers.
+    pub fn start(url: RedisUrl, request_timeout: Duration) -> Arc<Cluster> {
         let health = Arc::new(Health::new());
         let publisher = Publisher::spawn(
             url.clone(),
@@ -135,6 +154,8 @@ impl Cluster {
                 health,
                 stats: ClusterStats::default(),
                 pending: Mutex::new(HashMap::new()),
+                counter: Counter::default(),
+                request_timeout,
             }),
             subscriber: Mutex::new(None),
         })

@@ -9,6 +9,7 @@
 mod adapter;
 mod backoff;
 mod health;
+mod peers;
 mod publisher;
 mod pubsub;
 mod redis_conn;
