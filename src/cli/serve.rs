@@ -167,6 +167,14 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
                 .to_string(),
         ),
         (
+            "unix-mode",
+            "OCTAL",
+            format!(
+                "permissions of those socket files (default {:o})",
+                d::UNIX_MODE
+            ),
+        ),
+        (
             "redis",
             "URL",
             "share the chat's rooms with other nodes (threadsock or Node socket.io with \
@@ -181,14 +189,6 @@ fn serve_options() -> Vec<(&'static str, &'static str, String)> {
                 "how long a question to the other nodes (/who, /rooms) waits for their answers \
                  before it makes do with those that came (default {})",
                 d::REDIS_REQUEST_TIMEOUT_MS
-            ),
-        ),
-        (
-            "unix-mode",
-            "OCTAL",
-            format!(
-                "permissions of those socket files (default {:o})",
-                d::UNIX_MODE
             ),
         ),
         (
@@ -465,5 +465,21 @@ mod tests {
             .trim_end_matches(')');
         assert_eq!(parse_size(text), Some(d.files.max_file));
         assert!(help("only").contains(&service_names(",")));
+    }
+
+    #[test]
+    fn redis_takes_a_url_and_refuses_what_it_cannot_use() {
+        let o = serve("serve");
+        assert_eq!(o.redis, None);
+        assert_eq!(
+            o.redis_timeout,
+            Duration::from_millis(d::REDIS_REQUEST_TIMEOUT_MS)
+        );
+        let o = serve("serve --redis redis://:pw@127.0.0.1:6390/2 --redis-timeout 250");
+        let url = o.redis.unwrap();
+        assert_eq!((url.port, url.db), (6390, 2));
+        assert_eq!(o.redis_timeout, Duration::from_millis(250));
+        assert!(usage_error("serve --redis rediss://127.0.0.1").contains("--redis"));
+        assert!(usage_error("serve --redis-timeout 0").contains("redis-timeout"));
     }
 }
