@@ -255,3 +255,63 @@ fn a_node_that_never_answers_costs_a_question_the_timeout_and_not_the_answer() {
     here.send("/who");
     here.until("* in lobby: here, there");
 }
+
+#[test]
+fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
+    if !tools() {
+        return;
+    }
+    // A port nothing listens on yet: the node starts anyway, degraded.
+    let port = free_port();
+    let mut opts = options(&["chat"]);
+    opts.redis = Some(threadsock::service::cluster::RedisUrl::new(
+        "127.0.0.1",
+        port,
+    ));
+    let a = start_with(&opts, Limits::default());
+    let mut talker = NcUser::join(tcp_addr(&a, "chat"));
+    let mut local = NcUser::join(tcp_addr(&a, "chat"));
+    talker.send("alone");
+    local.until("-> alone");
+    assert_eq!(gauge(&a, "redis_up"), 0);
+    // Redis appears on that port: the node joins, and a second node hears it.
+    let redis = RedisServer::start_on(port, &[]).expect("redis-server on the chosen port");
+    let (_b, chat_b, _) = node(&redis);
+    let mut remote = NcUser::join(chat_b);
+    remote.set_timeout(Duration::from_millis(200));
+    let back = Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        talker.send(&format!("joined {n}"));
+        if remote
+            .try_line()
+            .is_some_and(|l| l.starts_with("-> joined "))
+        {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "never joined the cluster"
+        );
+    }
+}
+
+#[test]
+fn a_hung_redis_never_holds_up_local_delivery() {
+    if !tools() {
+        return;
+    }
+    let redis = RedisServer::start().unwrap();
+    let (_a, chat_a, _) = node(&redis);
+    let mut talker = NcUser::join(chat_a);
+    let mut local = NcUser::join(chat_a);
+    // A Redis that keeps its connections and answers nothing: publishes wait in the bounded
+    // queue (or are dropped and counted), never in the hub.
+    redis.signal("STOP");
+    for i in 0..2000 {
+        talker.send(&format!("hung {i}"));
+    }
+    local.until("-> hung 1999");
+    redis.signal("CONT");
+}
