@@ -24,6 +24,7 @@ fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
         inflight: 4,
         event: "message-with-ack".into(),
         threads: 1,
+        sender: None,
         pid: None,
         target: "test".into(),
         csv: None,

@@ -28,6 +28,7 @@ fn opts(scenario: Scenario, addr: SocketAddr) -> BenchOptions {
         inflight: 1,
         event: "message-with-ack".into(),
         threads: 2,
+        sender: None,
         pid: Some(std::process::id()),
         target: "test".into(),
         csv: None,

@@ -315,3 +315,44 @@ fn a_hung_redis_never_holds_up_local_delivery() {
     local.until("-> hung 1999");
     redis.signal("CONT");
 }
+
+#[test]
+fn the_load_generator_measures_fan_out_across_nodes() {
+    if !tools() {
+        return;
+    }
+    use threadsock::client::bench::{self, BenchOptions, Scenario};
+    use threadsock::net::Addr;
+    let redis = RedisServer::start().unwrap();
+    let (_a, chat_a, sio_a) = node(&redis);
+    let (_b, chat_b, sio_b) = node(&redis);
+    let sio_a: SocketAddr = sio_a.trim_start_matches("http://").parse().unwrap();
+    let sio_b: SocketAddr = sio_b.trim_start_matches("http://").parse().unwrap();
+    for (scenario, receivers, sender) in [
+        (Scenario::Chat, chat_b, chat_a),
+        (Scenario::SioFanout, sio_b, sio_a),
+    ] {
+        let o = BenchOptions {
+            scenario,
+            addr: Addr::Ip(receivers),
+            conns: 5,
+            size: 64,
+            duration: Duration::from_secs(10),
+            warmup: Duration::ZERO,
+            hold: Duration::ZERO,
+            messages: 200,
+            stalled: 0,
+            inflight: 1,
+            event: "message".into(),
+            threads: 1,
+            sender: Some(Addr::Ip(sender)),
+            pid: None,
+            target: "cluster".into(),
+            csv: None,
+        };
+        let r = bench::run(&o).unwrap();
+        assert_eq!(r.failure, None, "{scenario:?}: {:?}", r.notes);
+        assert_eq!(r.ops, 5 * 200, "{scenario:?}: {:?}", r.notes);
+        assert_eq!(r.errors, 0, "{scenario:?}: {:?}", r.notes);
+    }
+}

@@ -264,6 +264,7 @@ fn bench_opts(scenario: Scenario, path: &Path) -> BenchOptions {
         event: threadsock::defaults::BENCH_SIO_EVENT.into(),
         inflight: 1,
         threads: 1,
+        sender: None,
         pid: None,
         target: "unix".into(),
         csv: None,

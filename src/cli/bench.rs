@@ -98,6 +98,13 @@ fn bench_options() -> Vec<(&'static str, &'static str, String)> {
             "load threads (default: one per CPU, at most 8)".into(),
         ),
         (
+            "sender-addr",
+            "ADDR",
+            "chat, sio-fanout: the sender connects here instead of --addr (another node of a \
+             cluster: cross-node fan-out)"
+                .into(),
+        ),
+        (
             "pid",
             "PID",
             "the server's pid: report its RSS, threads, context switches".into(),
@@ -209,6 +216,14 @@ pub(super) fn parse(args: &[String]) -> Result<Command, UsageError> {
             .opt_str("event")
             .unwrap_or_else(|| d::BENCH_SIO_EVENT.into()),
         threads: number(&m, "threads", 0, 0, 4096)?,
+        sender: match m.opt_str("sender-addr") {
+            None => None,
+            Some(text) => Some(text.parse::<Addr>().map_err(|()| {
+                UsageError(format!(
+                    "--sender-addr: '{text}' is not IP:PORT or unix:PATH"
+                ))
+            })?),
+        },
         pid: m
             .opt_str("pid")
             .map(|p| p.parse())

@@ -49,7 +49,11 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     }
     // Clients that join and never read: held open, untouched, until the run ends.
     let (stalled, _, _) = connect_all(&o.addr, o.stalled);
-    let sender = o.addr.connect(Some(super::echo::IO_TIMEOUT))?;
+    let sender = o
+        .sender
+        .as_ref()
+        .unwrap_or(&o.addr)
+        .connect(Some(super::echo::IO_TIMEOUT))?;
     let _ = sender.set_nodelay(true);
     // Whatever the server sends the sender (notices) is read and dropped, so it never backs up.
     let drain = sender.try_clone()?;

@@ -119,6 +119,8 @@ pub struct BenchOptions {
     pub event: String,
     /// Load threads (0: choose).
     pub threads: usize,
+    /// Where the chat or sio-fanout sender connects, if not to `addr` (another node).
+    pub sender: Option<Addr>,
     /// The server's pid, to report its memory, threads and context switches.
     pub pid: Option<u32>,
     /// Label for the CSV `target` column.
@@ -430,6 +432,7 @@ mod tests {
             inflight: 1,
             event: "message-with-ack".into(),
             threads: 0,
+            sender: None,
             pid: None,
             target: "threadsock".into(),
             csv: None,

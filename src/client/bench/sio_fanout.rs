@@ -82,7 +82,13 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     if clients.is_empty() {
         return Ok(no_connections(failed, first));
     }
-    let mut sender = SioClient::connect(super::sio::ip(o)?, None, IO_TIMEOUT)?;
+    let at = match &o.sender {
+        Some(other) => other.ip().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "--sender-addr: need IP:PORT")
+        })?,
+        None => super::sio::ip(o)?,
+    };
+    let mut sender = SioClient::connect(at, None, IO_TIMEOUT)?;
     join(&mut sender)?;
     // Joins in lock-step: all emitted, then each ack awaited (events before it are skipped).
     let mut refused = None;
