@@ -8,7 +8,10 @@
 // `{"ack":[event, ...args]}` is emitted with an acknowledgement, printed as
 // `["ack", event, ...answer]`. Bytes travel as `{"$binary":"<hex>"}` both ways. Prints
 // `["connect_error",why]` or `["disconnect",why]` and exits 1 when the connection fails or
-// ends; exits 0 when stdin ends.
+// ends; exits 0 when stdin ends. With $LOCAL_ADDRESS (e.g. 127.0.0.7) every connection, polling
+// requests and the WebSocket alike, comes from that source address (a distinct client to a
+// load balancer that hashes it).
+import http from "node:http";
 import readline from "node:readline";
 import { io } from "socket.io-client";
 
@@ -27,7 +30,15 @@ const print = (...line) => process.stdout.write(JSON.stringify(plain(line)) + "\
 
 // TRANSPORTS: "websocket" (the default), "polling", or "polling,websocket" (upgrade).
 const transports = (process.env.TRANSPORTS || "websocket").split(",");
-const socket = io(url, { transports, reconnection: false, auth: nick ? { nick } : {} });
+const options = { transports, reconnection: false, auth: nick ? { nick } : {} };
+const localAddress = process.env.LOCAL_ADDRESS;
+if (localAddress) {
+  // engine.io-client hands `agent` to xmlhttprequest-ssl (polling) and both `agent` and
+  // `localAddress` to ws (WebSocket); the agent's sockets bind to the address.
+  options.agent = new http.Agent({ localAddress, keepAlive: true });
+  options.localAddress = localAddress;
+}
+const socket = io(url, options);
 socket.onAny((event, ...args) => print(event, ...args));
 socket.on("connect_error", (e) => {
   print("connect_error", e.message);

@@ -1,8 +1,10 @@
 //! Test support: start services on 127.0.0.1 port 0 through the same wiring as `serve`, and
 //! client helpers whose every wait is bounded. Dropping the returned `Server` stops and joins it.
-//! [`redis`] runs a real `redis-server` for the tests of the Redis link.
+//! [`redis`] runs a real `redis-server` for the tests of the Redis link, [`nginx`] a real nginx
+//! in front of cluster nodes.
 #![allow(dead_code)]
 
+pub mod nginx;
 pub mod node_chat;
 pub mod redis;
 
@@ -201,14 +203,20 @@ pub fn require_tool(name: &str) -> bool {
         .status()
         .is_ok();
     if !found {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        assert!(
-            !ci,
-            "`{name}` is required under CI (CI is set) but cannot be run; install it"
-        );
-        eprintln!("skipped: `{name}` is not installed (set CI=1 to make this a failure)");
+        tool_missing(name);
     }
     found
+}
+
+/// Says that the external tool `name` is missing: a failure under CI (`CI` set to anything
+/// non-empty), a note on stderr otherwise (the caller then skips its test).
+pub fn tool_missing(name: &str) {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    assert!(
+        !ci,
+        "`{name}` is required under CI (CI is set) but cannot be run; install it"
+    );
+    eprintln!("skipped: `{name}` is not installed (set CI=1 to make this a failure)");
 }
 
 /// True if `node` runs and the npm packages of `tests/<dir>` are installed (`.ci/run` installs

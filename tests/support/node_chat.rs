@@ -66,7 +66,17 @@ impl SioUser {
     /// Connects to `url` (e.g. `http://127.0.0.1:PORT`) as `nick`; `transports` as the client
     /// takes them (`websocket`, or `polling` alone, or both to upgrade). Waits until ready.
     pub fn connect(url: &str, nick: &str, transports: &str) -> SioUser {
-        let mut child = Command::new("node")
+        SioUser::connect_from(url, nick, transports, None)
+    }
+
+    /// As [`SioUser::connect`], every connection (polling requests and the WebSocket) from the
+    /// source address `local` if given (e.g. `127.0.0.7`: a distinct client to nginx's hash).
+    pub fn connect_from(url: &str, nick: &str, transports: &str, local: Option<&str>) -> SioUser {
+        let mut command = Command::new("node");
+        if let Some(local) = local {
+            command.env("LOCAL_ADDRESS", local);
+        }
+        let mut child = command
             .arg(fixture("client.mjs"))
             .args([url, nick])
             .env("TRANSPORTS", transports)
