@@ -39,3 +39,34 @@ fn pages_and_socketio_in_a_real_browser() {
         "{stdout}"
     );
 }
+
+/// The cluster example (`examples/cluster/run.sh`: Redis, two nodes, nginx), driven by
+/// `tests/browser/cluster.mjs`: a browser on the nginx port chats with `nc` users on both nodes.
+#[test]
+fn the_cluster_example_in_a_real_browser() {
+    if !require_tool("chromium")
+        || !require_tool("redis-server")
+        || support::nginx::binary().is_none()
+        || !require_node_packages("browser")
+    {
+        return;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+    let child = Command::new("node")
+        .current_dir(dir)
+        .args(["cluster.mjs", env!("CARGO_BIN_EXE_threadsock")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let out = finish_within(child, Duration::from_secs(150), "tests/browser/cluster.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "cluster.mjs failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.lines().any(|l| l == "ok cluster"), "{stdout}");
+}
