@@ -2,8 +2,8 @@
 //! the chat page (`/`), the server page (`/server`) and the official socket.io-client bundle
 //! against `threadsock serve`, with `nc` users on the chat port. The scenarios are in
 //! `tests/browser/run.mjs`, which starts and restarts the server itself; each prints `ok` or
-//! `FAILED`. Skipped locally without chromium or `npm ci` in `tests/browser`; under CI a
-//! failure.
+//! `FAILED`. And the cluster example (`tests/browser/cluster.mjs`). Skipped locally without
+//! chromium (or redis-server and nginx) or `npm ci` in `tests/browser`; under CI a failure.
 
 mod support;
 
@@ -14,25 +14,31 @@ use support::*;
 /// How many scenarios run.mjs has (each prints one `ok ` line when it passes).
 const SCENARIOS: usize = 6;
 
+/// Runs `tests/browser/<script> BIN` (bounded by `limit`); its stdout if it exited 0.
+fn run_script(script: &str, limit: Duration) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+    let child = Command::new("node")
+        .current_dir(dir)
+        .args([script, env!("CARGO_BIN_EXE_threadsock")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let out = finish_within(child, limit, script);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
 #[test]
 fn pages_and_socketio_in_a_real_browser() {
     if !require_tool("chromium") || !require_node_packages("browser") {
         return;
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
-    let child = Command::new("node")
-        .current_dir(dir)
-        .args(["run.mjs", env!("CARGO_BIN_EXE_threadsock")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node");
-    let out = finish_within(child, Duration::from_secs(180), "tests/browser/run.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(out.status.success(), "run.mjs failed:\n{stdout}\n{stderr}");
+    let stdout = run_script("run.mjs", Duration::from_secs(180));
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
         SCENARIOS,
@@ -51,22 +57,6 @@ fn the_cluster_example_in_a_real_browser() {
     {
         return;
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
-    let child = Command::new("node")
-        .current_dir(dir)
-        .args(["cluster.mjs", env!("CARGO_BIN_EXE_threadsock")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node");
-    let out = finish_within(child, Duration::from_secs(150), "tests/browser/cluster.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        out.status.success(),
-        "cluster.mjs failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_script("cluster.mjs", Duration::from_secs(150));
     assert!(stdout.lines().any(|l| l == "ok cluster"), "{stdout}");
 }

@@ -13,19 +13,40 @@ use support::redis::RedisServer;
 use support::*;
 use threadsock::server::{Limits, Server};
 
+/// Waits (at most [`WAIT`]) until the node's `redis_up` gauge reads `up`.
+fn wait_link(server: &Server, up: u64) {
+    let deadline = Instant::now() + WAIT;
+    while gauge(server, "redis_up") != up {
+        assert!(Instant::now() < deadline, "redis_up never read {up}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `prefix N` lines from `talker` (N counting up) until `remote` reads one, within 20 s:
+/// proof that lines cross between the nodes (again).
+fn until_crossing(talker: &mut NcUser, remote: &mut NcUser, prefix: &str) {
+    let start = Instant::now();
+    for n in 0.. {
+        talker.send(&format!("{prefix} {n}"));
+        if remote
+            .try_line()
+            .is_some_and(|l| l.starts_with(&format!("-> {prefix} ")))
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{prefix}: never crossed"
+        );
+    }
+}
+
 /// A threadsock node (chat and Socket.IO) on `redis`, its link up.
 fn node(redis: &RedisServer) -> (Server, SocketAddr, String) {
     let mut opts = options(&["chat", "socketio"]);
     opts.redis = Some(redis.url());
     let server = start_with(&opts, Limits::default());
-    let deadline = Instant::now() + WAIT;
-    while gauge(&server, "redis_up") != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the node's Redis link never came up"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_link(&server, 1);
     let chat = tcp_addr(&server, "chat");
     let sio = format!("http://{}", tcp_addr(&server, "socketio"));
     (server, chat, sio)
@@ -176,9 +197,7 @@ fn redis_going_away_never_stops_local_delivery_and_cross_node_delivery_comes_bac
     let mut local = NcUser::join(chat_a);
     let mut remote = NcUser::join(chat_b);
     remote.set_timeout(Duration::from_millis(200));
-    until_across(&mut talker, "before", || {
-        remote.try_line().is_some_and(|l| l == "-> before")
-    });
+    until_crossing(&mut talker, &mut remote, "before");
     redis.stop();
     // Local delivery goes on, line for line, while Redis is away.
     for i in 0..200 {
@@ -189,28 +208,10 @@ fn redis_going_away_never_stops_local_delivery_and_cross_node_delivery_comes_bac
         let seen = local.until(&want);
         assert!(seen.iter().all(|l| !l.starts_with("-> down")), "{seen:?}");
     }
-    let deadline = Instant::now() + WAIT;
-    while gauge(&a, "redis_up") != 0 {
-        assert!(Instant::now() < deadline, "the link was never seen down");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_link(&a, 0);
     redis.restart();
     // Cross-node delivery resumes within a few seconds of Redis's return.
-    let back = Instant::now();
-    let mut n = 0;
-    loop {
-        n += 1;
-        talker.send(&format!("after {n}"));
-        if let Some(l) = remote.try_line() {
-            if l.starts_with("-> after ") {
-                break;
-            }
-        }
-        assert!(
-            back.elapsed() < Duration::from_secs(20),
-            "never crossed again"
-        );
-    }
+    until_crossing(&mut talker, &mut remote, "after");
     // Both nodes still serve.
     let mut late = NcUser::join(chat_b);
     late.send("/who");
@@ -237,14 +238,7 @@ fn a_node_that_never_answers_costs_a_question_the_timeout_and_not_the_answer() {
     silent
         .command(&[b"SUBSCRIBE", b"socket.io-request#/#"])
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    while gauge(&a, "redis_up") != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the node's Redis link never came up"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_link(&a, 1);
     let mut there = NcUser::join(chat_b);
     there.send("/nick there");
     there.until("* you are now there");
@@ -279,22 +273,7 @@ fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
     let (_b, chat_b, _) = node(&redis);
     let mut remote = NcUser::join(chat_b);
     remote.set_timeout(Duration::from_millis(200));
-    let back = Instant::now();
-    let mut n = 0;
-    loop {
-        n += 1;
-        talker.send(&format!("joined {n}"));
-        if remote
-            .try_line()
-            .is_some_and(|l| l.starts_with("-> joined "))
-        {
-            break;
-        }
-        assert!(
-            back.elapsed() < Duration::from_secs(20),
-            "never joined the cluster"
-        );
-    }
+    until_crossing(&mut talker, &mut remote, "joined");
 }
 
 #[test]

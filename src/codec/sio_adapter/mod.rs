@@ -152,19 +152,10 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Pack, AdapterError> {
     }
 }
 
+/// The strings of a msgpack array (numbers as JavaScript writes them), as in a request.
 fn string_list(v: Option<&Pack>) -> Vec<String> {
-    v.and_then(Pack::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| match s {
-                    Pack::Str(s) => Some(s.clone()),
-                    // Numeric room names are numbers to a JavaScript sender.
-                    Pack::Int(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let json = v.and_then(|v| from_msgpack(v).ok());
+    request::list(json.as_ref())
 }
 
 /// A broadcast from Redis. The namespace defaults to `/` as the adapter's receiver does;

@@ -116,7 +116,8 @@ fn text(v: &Json, key: &str) -> Option<String> {
     v.get(key).and_then(Json::as_str).map(str::to_string)
 }
 
-fn list(v: Option<&Json>) -> Vec<String> {
+/// The strings of a JSON array (numbers written as they are); empty if it is none.
+pub(super) fn list(v: Option<&Json>) -> Vec<String> {
     v.and_then(Json::as_array)
         .map(|a| {
             a.iter()
