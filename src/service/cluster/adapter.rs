@@ -277,7 +277,7 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
         s.stats.ignored.fetch_add(1, Relaxed);
         return 0;
     };
-    let rooms: Vec<String> = if b.rooms.is_empty() {
+    let mut rooms: Vec<String> = if b.rooms.is_empty() {
         chat.room_counts()
             .unwrap_or_default()
             .into_iter()
@@ -286,6 +286,8 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
     } else {
         b.rooms.clone()
     };
+    // A room left out (`io.except(room)`) is left out whole: a chat member is in one room.
+    rooms.retain(|r| !b.except.iter().any(|e| rules::key(e) == rules::key(r)));
     let mut handed = 0;
     for room in &rooms {
         let (key, remote) = match s.member_of(room) {
