@@ -14,15 +14,17 @@ mod publisher;
 mod pubsub;
 mod redis_conn;
 mod redis_url;
+mod shared;
 mod subscriber;
 
-pub use adapter::{Cluster, ClusterStats};
+pub use adapter::Cluster;
 pub use backoff::Backoff;
 pub use health::{Health, HealthSnapshot, LinkState, Role};
 pub use publisher::Publisher;
 pub use pubsub::{PubSub, SubKind};
 pub use redis_conn::{check, RedisConn, MAX_REPLY};
 pub use redis_url::{RedisUrl, UrlError};
+pub use shared::ClusterStats;
 pub use subscriber::Subscriber;
 
 use crate::codec::resp::Limits;

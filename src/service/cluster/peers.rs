@@ -3,31 +3,20 @@
 //! answers until every other node has answered or the timeout passes; then whatever came is
 //! the answer (a slow node's sockets are missing from it, and the log says so).
 
-use super::adapter::Shared;
-use super::{LinkConfig, RedisConn};
+use super::shared::{Shared, NSP};
+use super::LinkConfig;
 use crate::codec::json::Value as Json;
 use crate::codec::resp::Reply;
 use crate::codec::sio_adapter::{self as wire, AdapterResponse, RemoteSocket};
 use crate::service::chat::rules;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
-
-/// The connection that counts the nodes (`PUBSUB NUMSUB`), kept between requests.
-#[derive(Default)]
-pub(super) struct Counter(Mutex<Option<RedisConn>>);
-
-impl Counter {
-    fn lock(&self) -> MutexGuard<'_, Option<RedisConn>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 impl Shared {
     /// How many connections listen on the request channel (this node's subscriber among
     /// them); `None` if Redis cannot be asked.
     fn nodes(&self) -> Option<usize> {
-        let channel = wire::request_channel("/");
+        let channel = wire::request_channel(NSP);
         let mut slot = self.counter.lock();
         for _ in 0..2 {
             if slot.is_none() {
@@ -67,7 +56,7 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), tx);
         let request = wire::encode_fetch_request(&self.uid, &id, keys);
-        self.publish(wire::request_channel("/"), request);
+        self.publish(wire::request_channel(NSP), request);
         let deadline = Instant::now() + self.request_timeout;
         let mut sockets = Vec::new();
         let mut answers = 0;
