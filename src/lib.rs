@@ -15,7 +15,8 @@
 //! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), `chat` (the hub:
 //!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every
 //!   transport uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio`
-//!   (sessions over long-polling and WebSocket, the upgrade, heartbeats) and `socketio`
+//!   (sessions over long-polling and WebSocket, the upgrade, heartbeats, the WebSocket's
+//!   writer threads and the write-through of a session's own thread) and `socketio`
 //!   (namespaces, sockets, acks, rooms; the default chat app; the pages).
 //! - [`codec`]: pure wire formats over byte slices (lines, HTTP/1.1, WebSocket, Engine.IO,
 //!   Socket.IO, JSON, SHA-1, base64, CRC-32, RFC 3339 dates).
