@@ -6,11 +6,14 @@
 //! for packets); a WebSocket's connection thread reads it, and a writer thread of its own
 //! writes it while there is something to write (it ends after a quarter of a second without,
 //! and the next packet starts another); one timer thread sends every session's pings,
-//! enforces every pong timeout, and starts those writer threads.
+//! enforces every pong timeout, and starts those writer threads. The application may mark a
+//! thread as a session's own ([`Session::own_thread`]): what that thread sends it writes to
+//! the WebSocket itself when no writer is busy, with no writer thread woken.
 
 mod polling;
 pub mod session;
 mod websocket;
+mod write_through;
 mod ws_writer;
 
 use crate::codec::engineio::ErrorCode;
@@ -26,6 +29,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+pub use write_through::OwnThread;
 
 /// Bytes that may wait for one client before it is dropped as too slow (at least two
 /// messages of the largest size).

@@ -9,11 +9,11 @@
 use super::{EngineApp, EngineHandler, EngineInner, Message};
 use crate::net::Stream;
 use crate::server::CountingWriter;
-use crate::service::chat::outbox::{self, Flow, HandOver, Marks, Outbox, OutboxSender};
+use crate::service::chat::outbox::{self, Batch, Flow, HandOver, Marks, Outbox, OutboxSender};
 use crate::service::chat::Packet;
 use crossbeam_channel::{Receiver, Sender};
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -95,8 +95,32 @@ pub(super) struct WsLink {
     pub(super) stream: Option<Arc<Stream>>,
     /// Its writing end, once the session has moved to it for good; each writer gets a clone.
     pub(super) out: Option<CountingWriter>,
-    /// Writer threads running (one at a time; a second starts only after the first parked).
+    /// Writers running (one at a time; a second starts only after the first parked): writer
+    /// threads, and the session's own thread while it writes through.
     pub(super) writers: usize,
+    /// True while the socket's write timeout is the write-through's brief one (a writer
+    /// thread sets its own when it starts).
+    pub(super) brief_timeout: bool,
+    /// Writer threads waiting, without the outbox, to be handed it (see `ws_writer`).
+    pub(super) idle_writers: usize,
+    /// The outbox handed to one of them, until it takes it.
+    pub(super) handed: Option<Handed>,
+}
+
+/// An outbox handed to a writer thread, and what it is to write first.
+#[derive(Debug)]
+pub(super) struct Handed {
+    pub(super) outbox: Outbox,
+    pub(super) pending: Option<Pending>,
+}
+
+/// The rest of a write the own thread began (see `write_through`): its bytes, the batch they
+/// carry, and whether the last frame is among them.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) bytes: Vec<u8>,
+    pub(super) batch: Batch,
+    pub(super) last: bool,
 }
 
 /// One Engine.IO session; shared by the threads of the requests that carry it.
@@ -114,6 +138,8 @@ pub struct Session {
     pub(super) ws: Mutex<WsLink>,
     /// Signalled when a WebSocket writer thread ends.
     pub(super) ws_idle: Condvar,
+    /// Signalled when the outbox is handed to an idle writer thread.
+    pub(super) ws_handed: Condvar,
     /// This session, for the threads it starts.
     pub(super) me: Weak<Session>,
     pub(super) get_busy: AtomicBool,
@@ -122,6 +148,8 @@ pub struct Session {
     pub(super) engine: Weak<EngineInner>,
     pub(super) flow: Arc<Flow>,
     marks: Marks,
+    /// Threads marked as the session's own now (see `write_through`).
+    pub(super) own_threads: AtomicUsize,
 }
 
 impl fmt::Debug for Session {
@@ -147,7 +175,10 @@ impl Session {
         let me = Weak::clone(&session.me);
         session.sender.on_first(move || {
             if let Some(session) = me.upgrade() {
-                session.ensure_writer();
+                // The own thread handing over writes the packets itself (see `send_packets`).
+                if !session.writes_through_here() {
+                    session.ensure_writer();
+                }
             }
         });
         let handler = app.open(&session);
@@ -179,6 +210,7 @@ impl Session {
             wake,
             ws: Mutex::new(WsLink::default()),
             ws_idle: Condvar::new(),
+            ws_handed: Condvar::new(),
             me: me.clone(),
             get_busy: AtomicBool::new(false),
             post_busy: AtomicBool::new(false),
@@ -186,6 +218,7 @@ impl Session {
             engine: Arc::downgrade(engine),
             flow: Arc::clone(&engine.flow),
             marks: engine.marks,
+            own_threads: AtomicUsize::new(0),
         })
     }
 
@@ -226,15 +259,29 @@ impl Session {
     }
 
     /// Queues already-encoded Engine.IO packets (see the module docs), in order, as one batch.
+    /// On the session's own thread (see [`Session::own_thread`]) they are written through to
+    /// the WebSocket at once when no writer thread is busy with it.
     pub fn send_packets(&self, packets: Vec<Packet>) -> bool {
         if self.is_closed() {
             return false;
         }
-        match self
-            .sender
-            .hand_over_ungated(packets, &self.flow, self.marks)
-        {
-            HandOver::Sent | HandOver::Behind => true,
+        let own = self.is_own_thread();
+        let hand_over = || {
+            self.sender
+                .hand_over_ungated(packets, &self.flow, self.marks)
+        };
+        let handed = if own {
+            self.handing_over(hand_over)
+        } else {
+            hand_over()
+        };
+        match handed {
+            HandOver::Sent | HandOver::Behind => {
+                if own {
+                    self.write_through();
+                }
+                true
+            }
             HandOver::Overflow => {
                 self.outbox_kick();
                 self.close(CloseReason::TooSlow);

@@ -4,11 +4,16 @@
 //! [`LINGER`] it parks the outbox back in the session and ends. So an idle client costs its
 //! connection's reading thread alone, and a heartbeat costs a short-lived thread.
 //!
+//! While the session has an own thread (see `write_through`), which writes what it sends
+//! itself, a writer parks the outbox as soon as it is empty and waits up to [`LINGER`] without
+//! it, to be handed it again by the next sender from elsewhere: the own thread finds the outbox
+//! parked, and other senders still find a writer ready.
+//!
 //! Frames the transport sends of its own (a pong to a WebSocket ping, the close frame) travel
 //! in the outbox too, tagged, so they keep their place after the packets queued before them:
 //! the close frame is the last thing written, then the socket is shut down.
 
-use super::session::{lock, CloseReason, Session};
+use super::session::{lock, CloseReason, Handed, Pending, Session};
 use crate::codec::websocket::{self as ws, Opcode};
 use crate::net::Stream;
 use crate::server::CountingWriter;
@@ -102,26 +107,57 @@ impl Session {
     /// outbox is parked here with something in it. If none can be started, the session is
     /// closed.
     pub(super) fn ensure_writer(&self) {
-        let Some(me) = self.me.upgrade() else {
-            return;
-        };
-        let (outbox, out) = {
-            let mut slot = lock(&self.outbox);
-            if slot.as_ref().is_none_or(|o| !o.has_waiting()) {
-                // A writer (or a GET) holds it and will see the packets, or nothing waits.
+        if let Some((outbox, out, _)) = self.take_outbox(false) {
+            self.start_writer(outbox, out, None);
+        }
+    }
+
+    /// Takes the outbox for a writer (counted in `writers`) if the session is on WebSocket and
+    /// the outbox is parked here with something in it; with the socket's writing end, and
+    /// whether its write timeout is already the write-through's brief one. `through` says the
+    /// taker is the session's own thread writing through (it leaves the timeout brief), not a
+    /// writer thread (it sets its own).
+    pub(super) fn take_outbox(&self, through: bool) -> Option<(Outbox, CountingWriter, bool)> {
+        let mut slot = lock(&self.outbox);
+        if slot.as_ref().is_none_or(|o| !o.has_waiting()) {
+            // A writer (or a GET) holds it and will see the packets, or nothing waits.
+            return None;
+        }
+        let mut link = lock(&self.ws);
+        let out = link.out.clone()?;
+        link.writers += 1;
+        let brief = std::mem::replace(&mut link.brief_timeout, through);
+        Some((slot.take().expect("checked above"), out, brief))
+    }
+
+    /// Hands the outbox a writer took (counted in `writers`) to a writer thread: one waiting
+    /// idle for it if there is one, else a new one (started from the timer thread). It first
+    /// writes `pending`, the rest of a write begun by the own thread.
+    pub(super) fn start_writer(
+        &self,
+        outbox: Outbox,
+        out: CountingWriter,
+        pending: Option<Pending>,
+    ) {
+        {
+            let mut link = lock(&self.ws);
+            link.brief_timeout = false;
+            if link.idle_writers > 0 && link.handed.is_none() {
+                link.handed = Some(Handed { outbox, pending });
+                drop(link);
+                self.ws_handed.notify_one();
                 return;
             }
-            let mut link = lock(&self.ws);
-            let Some(out) = link.out.clone() else {
-                return;
-            };
-            link.writers += 1;
-            (slot.take().expect("checked above"), out)
+        }
+        let Some(me) = self.me.upgrade() else {
+            self.writer_ended();
+            return;
         };
         let job = Job {
             session: me,
             outbox: Some(outbox),
             out,
+            pending,
         };
         let Some(engine) = self.engine.upgrade() else {
             return; // The engine is gone: dropping the job closes the session.
@@ -132,25 +168,54 @@ impl Session {
         engine.timer.spawn(builder, move || {
             let mut job = job;
             if let Some(outbox) = job.outbox.take() {
-                run(&job.session, outbox, job.out.clone());
+                run(&job.session, outbox, job.out.clone(), job.pending.take());
             }
         });
     }
 
-    /// Parks the outbox here unless something has come in; gives it back if so.
-    fn park(&self, outbox: Outbox) -> Option<Outbox> {
+    /// Parks the outbox here unless something has come in; gives it back if so. With `idle`,
+    /// the writer thread parking it counts as idle (see [`Session::wait_handed`]) from the
+    /// moment it is parked, so the next sender hands it back rather than start another.
+    pub(super) fn park(&self, outbox: Outbox, idle: bool) -> Option<Outbox> {
         let mut slot = lock(&self.outbox);
         if !outbox.is_drained() || outbox.is_kicked() {
             return Some(outbox);
         }
         outbox.shrink();
+        if idle {
+            lock(&self.ws).idle_writers += 1;
+        }
         *slot = Some(outbox);
         None
     }
 
-    fn writer_ended(&self) {
+    /// A writer (a thread, or the own thread writing through) is done with the outbox.
+    pub(super) fn writer_ended(&self) {
         lock(&self.ws).writers -= 1;
         self.ws_idle.notify_all();
+    }
+
+    /// A writer thread that parked the outbox as idle waits, at most [`LINGER`], to be handed
+    /// it again.
+    fn wait_handed(&self) -> Option<Handed> {
+        let deadline = Instant::now() + LINGER;
+        let mut link = lock(&self.ws);
+        let handed = loop {
+            if let Some(handed) = link.handed.take() {
+                break Some(handed);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break None;
+            }
+            link = self
+                .ws_handed
+                .wait_timeout(link, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        link.idle_writers -= 1;
+        handed
     }
 
     /// Waits, at most [`WRITER_WAIT`], until no writer runs: the reading thread's last act
@@ -179,6 +244,7 @@ struct Job {
     session: Arc<Session>,
     outbox: Option<Outbox>,
     out: CountingWriter,
+    pending: Option<Pending>,
 }
 
 impl Drop for Job {
@@ -204,35 +270,66 @@ impl Drop for Running<'_> {
     }
 }
 
-/// A writer thread: writes until the outbox stays empty for [`LINGER`] (it is parked), the
-/// last frame is written, the connection fails or stalls, or the client is dropped as too
-/// slow. On any failure the socket is shut down so the reader wakes too.
-fn run(session: &Session, outbox: Outbox, mut out: CountingWriter) {
+/// A writer thread: writes what it was handed until the outbox is parked again, the last
+/// frame is written, the connection fails or stalls, or the client is dropped as too slow.
+/// Once it has parked the outbox of a session with an own thread, it waits up to [`LINGER`] to
+/// be handed it again (see [`Session::start_writer`]) before it ends.
+fn run(session: &Session, outbox: Outbox, mut out: CountingWriter, pending: Option<Pending>) {
+    let mut handed = Some(Handed { outbox, pending });
+    while let Some(Handed { outbox, pending }) = handed.take() {
+        let _ = out.stream().set_write_timeout(Some(WRITE_SLICE));
+        if !write(session, outbox, &mut out, pending) {
+            return;
+        }
+        handed = session.wait_handed();
+    }
+}
+
+/// Writes `pending` first, then until the outbox stays empty for [`linger`] (it is parked;
+/// true if as idle, with an own thread), the last frame is written, the connection fails or
+/// stalls, or the client is dropped as too slow (false). On any failure the socket is shut
+/// down so the reader wakes too.
+fn write(
+    session: &Session,
+    outbox: Outbox,
+    out: &mut CountingWriter,
+    pending: Option<Pending>,
+) -> bool {
     let _running = Running(session);
     let mut outbox = outbox;
-    let _ = out.stream().set_write_timeout(Some(WRITE_SLICE));
     let mut buf = Vec::new();
+    let mut pending = pending;
     loop {
-        let mut batch = match outbox.recv_timeout(LINGER) {
-            Ok(batch) => batch,
-            Err(NoItem::Timeout | NoItem::Interrupted) => match session.park(outbox) {
-                None => return,
-                Some(back) => {
-                    outbox = back;
-                    if outbox.is_kicked() {
-                        break;
-                    }
-                    continue;
+        let (batch, last) = match pending.take() {
+            Some(p) => {
+                buf = p.bytes;
+                (p.batch, p.last)
+            }
+            None => {
+                let own = session.has_own_thread();
+                let mut batch = match outbox.recv_timeout(linger(own)) {
+                    Ok(batch) => batch,
+                    Err(NoItem::Timeout | NoItem::Interrupted) => match session.park(outbox, own) {
+                        None => return own,
+                        Some(back) => {
+                            outbox = back;
+                            if outbox.is_kicked() {
+                                break;
+                            }
+                            continue;
+                        }
+                    },
+                    Err(NoItem::Disconnected) => break,
+                };
+                if outbox.is_kicked() {
+                    break;
                 }
-            },
-            Err(NoItem::Disconnected) => break,
+                outbox.take_waiting(&mut batch);
+                let last = frame(&batch, &mut buf);
+                (batch, last)
+            }
         };
-        if outbox.is_kicked() {
-            break;
-        }
-        outbox.take_waiting(&mut batch);
-        let last = frame(&batch, &mut buf);
-        let written = write_patiently(&mut out, &buf, &outbox);
+        let written = write_patiently(out, &buf, &outbox);
         outbox.written(&batch);
         buf.clear();
         if buf.capacity() > KEEP_BUFFER {
@@ -250,15 +347,27 @@ fn run(session: &Session, outbox: Outbox, mut out: CountingWriter) {
         // Best effort: if the client reads again it learns why it was dropped.
         buf.clear();
         ws::encode_close(1008, "too slow", &mut buf);
-        let _ = std::io::Write::write(&mut out, &buf);
+        let _ = std::io::Write::write(out, &buf);
         let _ = out.stream().shutdown(Shutdown::Both);
+    }
+    false
+}
+
+/// How long a writer holding the outbox waits for more before it parks it: [`LINGER`], unless
+/// the session has an own thread, which writes what it sends itself: a writer holding the
+/// outbox would take that from it (the writer then waits without it, see [`run`]).
+fn linger(own_thread: bool) -> Duration {
+    if own_thread {
+        Duration::ZERO
+    } else {
+        LINGER
     }
 }
 
 /// Appends the frames of `packets` to `out`: text packets as text frames, `b`-tagged ones as
 /// binary frames, the transport's own as they are. True if the last frame was among them
 /// (anything after it is dropped).
-fn frame(packets: &[Packet], out: &mut Vec<u8>) -> bool {
+pub(super) fn frame(packets: &[Packet], out: &mut Vec<u8>) -> bool {
     for p in packets {
         match p.split_first() {
             Some((&b'b', data)) => ws::encode_frame(Opcode::Binary, data, out),

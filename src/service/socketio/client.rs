@@ -4,7 +4,9 @@
 //! order. So a slow handler delays only its own client, and a handler waiting on
 //! `emit_with_ack` still gets its answer. The client's thread runs only while there is work:
 //! the first packet for it starts it, and it ends after [`LINGER`] without any (an idle
-//! client costs no thread of its own).
+//! client costs no thread of its own). It is the session's own thread (see
+//! [`Session::own_thread`]): what its handlers send this client (an ack, an emit) it writes to
+//! the WebSocket itself when no writer thread is busy with it.
 
 use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
@@ -268,6 +270,8 @@ impl Client {
         }
         if inbox.running {
             inbox.queue.push_back(inbound);
+            // Told once the lock is let go: a thread woken under it would wait for it again.
+            drop(inbox);
             shared.changed.notify_all();
             return Ok(None);
         }
@@ -346,6 +350,8 @@ fn run(shared: &Shared, first: Option<Inbound>) {
         shared.changed.notify_all();
         return;
     };
+    // What the handlers send to this client, this thread writes to its WebSocket itself.
+    let _own = session.own_thread();
     // Like every packet, the first is skipped if the session has closed meanwhile.
     let mut first = first.filter(|_| lock(&shared.closed).is_none());
     while let Some(inbound) = first.take().or_else(|| next(shared)) {
@@ -389,6 +395,7 @@ fn next(shared: &Shared) -> Option<Inbound> {
             return None;
         }
         if let Some(inbound) = inbox.queue.pop_front() {
+            drop(inbox);
             shared.changed.notify_all();
             return Some(inbound);
         }

@@ -134,8 +134,10 @@ impl Socket {
         lock(&self.inner.on_disconnect).push(Box::new(handler));
     }
 
-    /// Sends the client an event. Never blocks; false if the socket is gone, or its client
-    /// had so much unread that it was just dropped.
+    /// Sends the client an event. Never waits on the client: from this client's own handlers
+    /// it may be written at once (for at most a tick of the clock if its socket is full, then
+    /// a writer thread takes over); false if the socket is gone, or its client had so much
+    /// unread that it was just dropped.
     pub fn emit(&self, event: &str, args: Args) -> bool {
         let packet = socketio::event(self.inner.ns.name(), event, args, None);
         self.send(encode(&packet))
