@@ -234,7 +234,10 @@ impl Health {
             None => error.to_string(),
         };
         self.down(role, last_error, |why| {
-            crate::log!("redis {}: {url}: {why}; retrying", role.name())
+            crate::log!(
+                "redis {}: {url}: {why}; rooms are local to this node until it is back (retrying)",
+                role.name()
+            )
         });
     }
 
