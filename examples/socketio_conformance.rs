@@ -80,10 +80,10 @@ fn main() -> std::io::Result<()> {
         .build();
     io.of("/").on_connect(|socket, auth| {
         socket.emit("auth", vec![auth.clone()]);
-        socket.on("message", |socket, args, _| {
+        socket.on_quick("message", |socket, args, _| {
             socket.emit("message-back", args);
         });
-        socket.on("message-with-ack", |_, args, ack| {
+        socket.on_quick("message-with-ack", |_, args, ack| {
             if let Some(ack) = ack {
                 ack.send(args);
             }

@@ -6,7 +6,9 @@
 //! the first packet for it starts it, and it ends after [`LINGER`] without any (an idle
 //! client costs no thread of its own). It is the session's own thread (see
 //! [`Session::own_thread`]): what its handlers send this client (an ack, an emit) it writes to
-//! the WebSocket itself when no writer thread is busy with it.
+//! the WebSocket itself when no writer thread is busy with it. A quick event (see
+//! [`Socket::on_quick`]) that finds that thread not running and nothing waiting runs on the
+//! reading thread instead ([`quick`]).
 
 use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
@@ -18,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
 use std::time::Duration;
+
+mod quick;
 
 /// Most binary attachments one packet may announce.
 const MAX_ATTACHMENTS: usize = 10;
@@ -97,6 +101,16 @@ impl Sockets {
     }
 }
 
+/// What the reading thread does with a packet once [`Client::dispatch`] has returned.
+enum Then {
+    /// Nothing more: it was settled, or queued for the client's thread.
+    Nothing,
+    /// Start the client's thread (marked running) with it.
+    Start(Inbound),
+    /// Run its quick handler here (the client is marked running meanwhile).
+    RunHere(Socket, Inbound),
+}
+
 /// The reading side: the session's Engine.IO handler.
 pub(super) struct Client {
     shared: Arc<Shared>,
@@ -132,16 +146,20 @@ pub(super) fn open(io: &Arc<IoInner>, session: &Arc<Session>) -> Client {
 }
 
 impl EngineHandler for Client {
-    fn message(&mut self, _session: &Arc<Session>, message: Message) -> Result<(), String> {
+    fn message(&mut self, session: &Arc<Session>, message: Message) -> Result<(), String> {
         let Some(packet) = self.assemble(message)? else {
             return Ok(());
         };
         // The thread is started from here, with the dispatching frames gone: the deepest
-        // thing an idle client's reader does.
-        if let Some(first) = self.dispatch(packet)? {
-            start(&self.shared, Some(first));
+        // thing an idle client's reader does (but for a quick handler, run from here too).
+        match self.dispatch(packet)? {
+            Then::Nothing => Ok(()),
+            Then::Start(first) => {
+                start(&self.shared, Some(first));
+                Ok(())
+            }
+            Then::RunHere(socket, inbound) => self.run_quick(session, &socket, inbound),
         }
-        Ok(())
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -205,9 +223,9 @@ impl Client {
     }
 
     /// Settles an acknowledgement here; queues any other packet for the client's thread, or
-    /// gives it back if that thread is to be started with it.
+    /// gives it back if that thread is to be started with it, or its quick handler run here.
     #[inline(never)]
-    fn dispatch(&mut self, packet: Packet) -> Result<Option<Inbound>, String> {
+    fn dispatch(&mut self, packet: Packet) -> Result<Then, String> {
         let Packet {
             kind,
             nsp,
@@ -231,29 +249,32 @@ impl Client {
                 let Value::String(name) = items.remove(0) else {
                     return Err("an event without a name".into());
                 };
-                Inbound::Event {
+                let quick = self.quick_socket(&nsp, &name);
+                let event = Inbound::Event {
                     nsp,
                     name,
                     args: items,
                     id,
-                }
+                };
+                return self.enqueue(event, quick);
             }
             PacketType::Ack | PacketType::BinaryAck => {
                 let socket = lock(&self.shared.sockets).get(&nsp);
                 if let (Some(socket), Some(id), Some(Value::Array(args))) = (socket, id, data) {
                     socket.acked(id, args);
                 }
-                return Ok(None);
+                return Ok(Then::Nothing);
             }
             PacketType::ConnectError => return Err("CONNECT_ERROR from a client".into()),
         };
-        self.enqueue(inbound)
+        self.enqueue(inbound, None)
     }
 
     /// Queues a packet for the client's thread; if that thread is not running, marks it
-    /// running and gives the packet back, to start it with. Waits while the inbox is full (the
+    /// running and gives the packet back, to start it with, or (an event of `quick`'s, with
+    /// nothing queued) to run its quick handler here. Waits while the inbox is full (the
     /// thread is busy: it makes room, or ends, and says so).
-    fn enqueue(&self, inbound: Inbound) -> Result<Option<Inbound>, String> {
+    fn enqueue(&self, inbound: Inbound, quick: Option<Socket>) -> Result<Then, String> {
         let shared = &self.shared;
         let mut inbox = lock(&shared.inbox);
         loop {
@@ -273,12 +294,16 @@ impl Client {
             // Told once the lock is let go: a thread woken under it would wait for it again.
             drop(inbox);
             shared.changed.notify_all();
-            return Ok(None);
+            return Ok(Then::Nothing);
         }
-        // The queue is empty while no thread runs: the packet goes with the thread, and the
-        // queue is not grown here (a deep path for an idle client's reader).
+        // The queue is empty while no thread runs: the packet goes with the thread (or is
+        // handled here, the client marked running meanwhile so that nothing overtakes it), and
+        // the queue is not grown here (a deep path for an idle client's reader).
         inbox.running = true;
-        Ok(Some(inbound))
+        match quick {
+            Some(socket) if inbox.queue.is_empty() => Ok(Then::RunHere(socket, inbound)),
+            _ => Ok(Then::Start(inbound)),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::service::chat::Packet as OutPacket;
 use crate::service::engineio::session::binary_packet;
 use crate::service::engineio::Session;
 use crossbeam_channel::{RecvTimeoutError, Sender};
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -19,6 +20,12 @@ use std::time::Duration;
 pub type Args = Vec<Value>;
 
 type EventHandler = Box<dyn FnMut(&Socket, Args, Option<Ack>) + Send>;
+
+/// An event's handler, and whether it may run on the thread that read the event.
+struct Handler {
+    run: EventHandler,
+    quick: bool,
+}
 type DisconnectHandler = Box<dyn FnOnce(&Socket, &str) + Send>;
 type ConnectedHandler = Box<dyn FnOnce(&Socket) + Send>;
 
@@ -29,6 +36,10 @@ pub enum AckError {
     Timeout,
     /// The socket disconnected first.
     Disconnected,
+    /// Called from a handler registered with [`Socket::on_quick`]: it runs on the thread that
+    /// reads the client's packets, the one that would take the acknowledgement, so waiting
+    /// for it there could never end. Nothing was sent.
+    FromQuickHandler,
 }
 
 impl fmt::Display for AckError {
@@ -36,6 +47,9 @@ impl fmt::Display for AckError {
         f.write_str(match self {
             AckError::Timeout => "no acknowledgement in time",
             AckError::Disconnected => "disconnected before the acknowledgement",
+            AckError::FromQuickHandler => {
+                "emit_with_ack cannot wait inside a quick handler (it runs on the reading thread)"
+            }
         })
     }
 }
@@ -46,7 +60,7 @@ pub(crate) struct SocketInner {
     id: String,
     ns: Namespace,
     session: Arc<Session>,
-    handlers: Mutex<HashMap<String, EventHandler>>,
+    handlers: Mutex<HashMap<String, Handler>>,
     on_disconnect: Mutex<Vec<DisconnectHandler>>,
     after_connect: Mutex<Vec<ConnectedHandler>>,
     acks: Mutex<HashMap<u64, Sender<Args>>>,
@@ -119,7 +133,36 @@ impl Socket {
         event: &str,
         handler: impl FnMut(&Socket, Args, Option<Ack>) + Send + 'static,
     ) {
-        lock(&self.inner.handlers).insert(event.to_string(), Box::new(handler));
+        self.set_handler(event, Box::new(handler), false);
+    }
+
+    /// Handles `event` as [`Socket::on`] does, but quickly: when the client has nothing else
+    /// waiting or running, `handler` runs on the thread that read the packet (the client's
+    /// WebSocket reader, or the HTTP thread of a long-polling POST), saving the hand-over to
+    /// the client's thread; otherwise it is queued behind the rest and runs there. Either way
+    /// the client's events are handled one at a time in arrival order, and what `handler`
+    /// sends this client (an [`Ack`], an emit) is written through at once. `handler` must not
+    /// block: no waiting on locks held long, no slow work, no [`Socket::emit_with_ack`] (which
+    /// returns [`AckError::FromQuickHandler`] from it at once, wherever it runs): while it
+    /// runs, no packet of this client is read. It runs on the reader's smaller stack. A panic in it closes the session,
+    /// as one in any handler does.
+    pub fn on_quick(
+        &self,
+        event: &str,
+        handler: impl FnMut(&Socket, Args, Option<Ack>) + Send + 'static,
+    ) {
+        self.set_handler(event, Box::new(handler), true);
+    }
+
+    fn set_handler(&self, event: &str, run: EventHandler, quick: bool) {
+        lock(&self.inner.handlers).insert(event.to_string(), Handler { run, quick });
+    }
+
+    /// True if `event` has a handler registered with [`Socket::on_quick`] (and not running).
+    pub(crate) fn is_quick(&self, event: &str) -> bool {
+        lock(&self.inner.handlers)
+            .get(event)
+            .is_some_and(|h| h.quick)
     }
 
     /// Runs `handler` once the client has been told it is connected (after the connect
@@ -146,13 +189,17 @@ impl Socket {
     /// Sends the client an event and waits (at most `timeout`) for its acknowledgement. Do not
     /// call it from this socket's own handlers with a long timeout: they run on the thread
     /// that would run the next ones (the acknowledgement itself is taken on the reading thread,
-    /// so it does arrive).
+    /// so it does arrive). From a quick handler ([`Socket::on_quick`]) it sends nothing and
+    /// returns [`AckError::FromQuickHandler`] at once: that handler runs on a reading thread.
     pub fn emit_with_ack(
         &self,
         event: &str,
         args: Args,
         timeout: Duration,
     ) -> Result<Args, AckError> {
+        if in_quick_handler() {
+            return Err(AckError::FromQuickHandler);
+        }
         let id = self.inner.next_ack.fetch_add(1, SeqCst);
         let (tx, rx) = crossbeam_channel::bounded(1);
         lock(&self.inner.acks).insert(id, tx);
@@ -230,11 +277,14 @@ impl Socket {
         }
     }
 
-    /// Runs the handler for `event` (on the client's thread).
+    /// Runs the handler for `event` (on the client's thread, or a quick one on the reader).
     pub(crate) fn dispatch(&self, event: &str, args: Args, ack: Option<Ack>) {
         let handler = lock(&self.inner.handlers).remove(event);
         if let Some(mut handler) = handler {
-            handler(self, args, ack);
+            // Wherever a quick handler runs (on the reader, or queued on the client's thread),
+            // it may not wait on an acknowledgement.
+            let _quick = handler.quick.then(QuickScope::enter);
+            (handler.run)(self, args, ack);
             // Put it back unless the handler installed another meanwhile.
             lock(&self.inner.handlers)
                 .entry(event.to_string())
@@ -268,6 +318,34 @@ impl Socket {
         for h in handlers {
             h(self, reason);
         }
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs a quick handler.
+    static IN_QUICK: Cell<bool> = const { Cell::new(false) };
+}
+
+fn in_quick_handler() -> bool {
+    IN_QUICK.with(Cell::get)
+}
+
+/// While it lives, the thread runs a quick handler: [`Socket::emit_with_ack`] refuses to wait.
+pub(crate) struct QuickScope {
+    previous: bool,
+}
+
+impl QuickScope {
+    pub(crate) fn enter() -> QuickScope {
+        QuickScope {
+            previous: IN_QUICK.with(|q| q.replace(true)),
+        }
+    }
+}
+
+impl Drop for QuickScope {
+    fn drop(&mut self) {
+        IN_QUICK.with(|q| q.set(self.previous));
     }
 }
 
