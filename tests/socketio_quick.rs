@@ -298,3 +298,31 @@ fn a_panicking_quick_handler_closes_its_session_and_others_are_served() {
     later.emit("echo", vec![Value::from(2)], Some(2)).unwrap();
     assert_eq!(later.wait_ack(2).unwrap(), vec![Value::from(2)]);
 }
+
+#[test]
+fn a_lingering_handler_thread_leaves_quick_events_to_the_reader_and_ends() {
+    let _one = one_at_a_time();
+    no_helpers_left();
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(|socket, _| {
+        socket.on_quick("echo", |_, args, ack| {
+            if let Some(ack) = ack {
+                ack.send(args);
+            }
+        });
+        Ok(())
+    });
+    let (_server, addr) = serve(io);
+    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
+    // Quick events more often than the CONNECT's thread lingers: it still ends, as they run
+    // on the reader.
+    let deadline = Instant::now() + WAIT;
+    let mut id = 0;
+    while helper_threads() > 0 && Instant::now() < deadline {
+        c.emit("echo", vec![Value::from(id)], Some(id)).unwrap();
+        assert_eq!(c.wait_ack(id).unwrap(), vec![Value::from(id)]);
+        id += 1;
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(helper_threads(), 0, "the handler thread was kept busy");
+}

@@ -7,8 +7,8 @@
 //! client costs no thread of its own). It is the session's own thread (see
 //! [`Session::own_thread`]): what its handlers send this client (an ack, an emit) it writes to
 //! the WebSocket itself when no writer thread is busy with it. A quick event (see
-//! [`Socket::on_quick`]) that finds that thread not running and nothing waiting runs on the
-//! reading thread instead ([`quick`]).
+//! [`Socket::on_quick`]) that finds that thread not running a handler (absent, or lingering
+//! idle) and nothing waiting runs on the reading thread instead ([`quick`]).
 
 use super::namespace::socket::{lock, Ack, Args, Socket};
 use super::IoInner;
@@ -52,11 +52,17 @@ enum Inbound {
     },
 }
 
-/// Packets waiting for the client's thread, and whether it runs.
+/// Packets waiting for the client's thread, whether it runs, and whether a quick handler runs
+/// on a reading thread.
 #[derive(Default)]
 struct Inbox {
     queue: VecDeque<Inbound>,
+    /// The client's thread exists (or is being started).
     running: bool,
+    /// The client's thread waits for work, the queue empty (it lingers).
+    idle: bool,
+    /// A quick handler runs on a reading thread: the client's thread takes nothing meanwhile.
+    inline: bool,
 }
 
 /// State shared by the reading side and the client's thread.
@@ -107,7 +113,7 @@ enum Then {
     Nothing,
     /// Start the client's thread (marked running) with it.
     Start(Inbound),
-    /// Run its quick handler here (the client is marked running meanwhile).
+    /// Run its quick handler here (marked `inline` meanwhile).
     RunHere(Socket, Inbound),
 }
 
@@ -271,9 +277,10 @@ impl Client {
     }
 
     /// Queues a packet for the client's thread; if that thread is not running, marks it
-    /// running and gives the packet back, to start it with, or (an event of `quick`'s, with
-    /// nothing queued) to run its quick handler here. Waits while the inbox is full (the
-    /// thread is busy: it makes room, or ends, and says so).
+    /// running and gives the packet back, to start it with. An event of `quick`'s is given
+    /// back to run its quick handler here instead if nothing is queued and the client's thread
+    /// runs no handler (it is absent or idle). Waits while the inbox is full (the thread is
+    /// busy: it makes room, or ends, and says so).
     fn enqueue(&self, inbound: Inbound, quick: Option<Socket>) -> Result<Then, String> {
         let shared = &self.shared;
         let mut inbox = lock(&shared.inbox);
@@ -289,21 +296,24 @@ impl Client {
                 .wait(inbox)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        if inbox.running {
+        if let Some(socket) = quick {
+            if inbox.queue.is_empty() && !inbox.inline && (!inbox.running || inbox.idle) {
+                // Marked so that nothing overtakes it (see `next`).
+                inbox.inline = true;
+                return Ok(Then::RunHere(socket, inbound));
+            }
+        }
+        if inbox.running || inbox.inline {
             inbox.queue.push_back(inbound);
             // Told once the lock is let go: a thread woken under it would wait for it again.
             drop(inbox);
             shared.changed.notify_all();
             return Ok(Then::Nothing);
         }
-        // The queue is empty while no thread runs: the packet goes with the thread (or is
-        // handled here, the client marked running meanwhile so that nothing overtakes it), and
-        // the queue is not grown here (a deep path for an idle client's reader).
+        // The queue is empty while no thread runs: the packet goes with the thread, and the
+        // queue is not grown here (a deep path for an idle client's reader).
         inbox.running = true;
-        match quick {
-            Some(socket) if inbox.queue.is_empty() => Ok(Then::RunHere(socket, inbound)),
-            _ => Ok(Then::Start(inbound)),
-        }
+        Ok(Then::Start(inbound))
     }
 }
 
@@ -338,6 +348,7 @@ impl Drop for Job {
         {
             let mut inbox = lock(&shared.inbox);
             inbox.running = false;
+            inbox.idle = false;
             inbox.queue = VecDeque::new();
         }
         shared.changed.notify_all();
@@ -357,7 +368,10 @@ struct Unwinding<'a>(&'a Shared);
 impl Drop for Unwinding<'_> {
     fn drop(&mut self) {
         if thread::panicking() {
-            lock(&self.0.inbox).running = false;
+            let mut inbox = lock(&self.0.inbox);
+            inbox.running = false;
+            inbox.idle = false;
+            drop(inbox);
             self.0.changed.notify_all();
             if let Some(session) = self.0.session.upgrade() {
                 session.close(CloseReason::ParseError);
@@ -416,20 +430,27 @@ fn next(shared: &Shared) -> Option<Inbound> {
             let mut inbox = lock(&shared.inbox);
             inbox.queue = VecDeque::new();
             inbox.running = false;
+            inbox.idle = false;
             shared.changed.notify_all();
             return None;
         }
-        if let Some(inbound) = inbox.queue.pop_front() {
-            drop(inbox);
-            shared.changed.notify_all();
-            return Some(inbound);
+        // Nothing is taken while a quick handler runs on a reader: it came first.
+        if !inbox.inline {
+            if let Some(inbound) = inbox.queue.pop_front() {
+                inbox.idle = false;
+                drop(inbox);
+                shared.changed.notify_all();
+                return Some(inbound);
+            }
+            if waited {
+                // Idle: give the queue's memory back and end.
+                inbox.queue = VecDeque::new();
+                inbox.running = false;
+                inbox.idle = false;
+                return None;
+            }
         }
-        if waited {
-            // Idle: give the queue's memory back and end.
-            inbox.queue = VecDeque::new();
-            inbox.running = false;
-            return None;
-        }
+        inbox.idle = inbox.queue.is_empty();
         let (guard, timeout) = shared
             .changed
             .wait_timeout(inbox, LINGER)
