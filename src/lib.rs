@@ -13,14 +13,13 @@
 //!   registry of live sockets and the connection limit, stop, stats, the OS thread ceiling,
 //!   one timer thread for many deadlines (`timer`).
 //! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), `chat` (the hub:
-//!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every
-//!   transport uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio`
-//!   (sessions over long-polling and WebSocket, the upgrade, heartbeats, the WebSocket's
-//!   writer threads and the write-through of a session's own thread) and `socketio`
-//!   (namespaces, sockets, acks, rooms; the default chat app; the pages), `cluster` (rooms
-//!   across nodes through Redis, as socket.io's Redis adapter shares them: the adapter, a
-//!   RESP2 connection, a publisher and a subscriber thread that reconnect with backoff, their
-//!   health).
+//!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every transport
+//!   uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio` (sessions over
+//!   long-polling and WebSocket, the upgrade, heartbeats, the WebSocket's writer threads and the
+//!   write-through of a session's own thread) and `socketio` (namespaces, sockets, acks, rooms,
+//!   quick handlers on the reading thread; the default chat app; the pages), `cluster` (rooms
+//!   across nodes through Redis, as socket.io's Redis adapter shares them: the adapter, a RESP2
+//!   connection, a publisher and a subscriber thread that reconnect with backoff, their health).
 //! - [`codec`]: pure wire formats over byte slices (lines, HTTP/1.1, WebSocket, Engine.IO,
 //!   Socket.IO, JSON, Redis's RESP2, MessagePack as notepack.io writes it, the messages of
 //!   socket.io's Redis adapter, SHA-1, base64, CRC-32, RFC 3339 dates).

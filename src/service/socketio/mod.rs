@@ -27,7 +27,9 @@
 //! event handlers run, one at a time, in order. A slow handler delays only its own client. A
 //! client's handler thread, and its WebSocket's writer thread, run only while they have work:
 //! each ends after a quarter of a second idle and the next packet starts another, so an idle
-//! WebSocket client holds one thread, its reader. One timer thread keeps every heartbeat.
+//! WebSocket client holds one thread, its reader. A quick handler ([`Socket::on_quick`]) runs
+//! on the reading thread itself when the client's thread has no handler running and nothing
+//! waiting. One timer thread keeps every heartbeat.
 //! Handles ([`Socket`], [`Namespace`], [`SocketIo`]) are `Send + Clone`: emit from any
 //! thread. An emit never blocks: packets wait in the client's outbox, which is bounded; a
 //! client that does not read is dropped when it passes the bound (Socket.IO itself buffers

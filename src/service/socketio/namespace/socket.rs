@@ -136,16 +136,16 @@ impl Socket {
         self.set_handler(event, Box::new(handler), false);
     }
 
-    /// Handles `event` as [`Socket::on`] does, but quickly: when the client has nothing else
-    /// waiting or running, `handler` runs on the thread that read the packet (the client's
-    /// WebSocket reader, or the HTTP thread of a long-polling POST), saving the hand-over to
-    /// the client's thread; otherwise it is queued behind the rest and runs there. Either way
-    /// the client's events are handled one at a time in arrival order, and what `handler`
-    /// sends this client (an [`Ack`], an emit) is written through at once. `handler` must not
-    /// block: no waiting on locks held long, no slow work, no [`Socket::emit_with_ack`] (which
-    /// returns [`AckError::FromQuickHandler`] from it at once, wherever it runs): while it
-    /// runs, no packet of this client is read. It runs on the reader's smaller stack. A panic in it closes the session,
-    /// as one in any handler does.
+    /// Handles `event` as [`Socket::on`] does, but quickly: when the client has no handler
+    /// running and nothing waiting, `handler` runs on the thread that read the packet (the
+    /// client's WebSocket reader, or the HTTP thread of a long-polling POST), saving the
+    /// hand-over to the client's thread; otherwise it is queued behind the rest and runs there.
+    /// Either way the client's events are handled one at a time in arrival order, and what
+    /// `handler` sends this client (an [`Ack`], an emit) is written through as from the
+    /// client's thread. `handler` must not block: no waiting on locks held long, no slow work,
+    /// no [`Socket::emit_with_ack`] (which returns [`AckError::FromQuickHandler`] from it at
+    /// once, wherever it runs): while it runs, no packet of this client is read. It may run on
+    /// the reader's smaller stack. A panic in it closes the session, as one in any handler does.
     pub fn on_quick(
         &self,
         event: &str,
