@@ -22,6 +22,9 @@ use std::thread;
 use std::time::Duration;
 
 mod quick;
+mod sockets;
+
+use sockets::Sockets;
 
 /// Most binary attachments one packet may announce.
 const MAX_ATTACHMENTS: usize = 10;
@@ -77,34 +80,6 @@ struct Shared {
     changed: Condvar,
     io: Weak<IoInner>,
     session: Weak<Session>,
-}
-
-/// A client's sockets by namespace: mostly one, so a list sized to fit, not a hash map.
-#[derive(Default)]
-struct Sockets(Vec<(String, Socket)>);
-
-impl Sockets {
-    fn get(&self, nsp: &str) -> Option<Socket> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == nsp)
-            .map(|(_, s)| s.clone())
-    }
-
-    fn insert(&mut self, nsp: String, socket: Socket) {
-        self.remove(&nsp);
-        self.0.reserve_exact(1);
-        self.0.push((nsp, socket));
-    }
-
-    fn remove(&mut self, nsp: &str) -> Option<Socket> {
-        let i = self.0.iter().position(|(n, _)| n == nsp)?;
-        Some(self.0.swap_remove(i).1)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// What the reading thread does with a packet once [`Client::dispatch`] has returned.
