@@ -5,70 +5,19 @@
 
 mod support;
 
-use std::fs;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+use support::sio_threads::*;
 use support::WAIT;
 use threadsock::client::sio::SioClient;
 use threadsock::codec::json::Value;
 use threadsock::codec::socketio::PacketType;
-use threadsock::server::{Limits, Server};
+use threadsock::server::Server;
 use threadsock::service::socketio::SocketIo;
-use threadsock::service::web::{self, Route};
-
-/// The tests count this process's threads by name: one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Serves `io` on 127.0.0.1, port 0.
-fn serve(io: SocketIo) -> (Server, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
-    let mut server = Server::new(Limits::default());
-    server
-        .add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))
-        .unwrap();
-    (server, addr)
-}
-
-/// This process's Socket.IO handler threads and WebSocket writer threads.
-fn helper_threads() -> usize {
-    fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter_map(|t| fs::read_to_string(t.path().join("comm")).ok())
-        .filter(|name| name.starts_with("sio#") || name.starts_with("eio-ws#"))
-        .count()
-}
-
-/// Waits (at most [`WAIT`]) until `f` holds.
-fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    f()
-}
-
-/// Waits until no helper thread is left.
-fn no_helpers_left() {
-    assert!(
-        eventually(|| helper_threads() == 0),
-        "helper threads left: {}",
-        helper_threads()
-    );
-}
 
 #[test]
 fn a_quick_handler_answers_from_the_reader_without_a_handler_thread() {
@@ -90,7 +39,7 @@ fn a_quick_handler_answers_from_the_reader_without_a_handler_thread() {
     for id in 0..20 {
         c.emit("echo", vec![Value::from(id)], Some(id)).unwrap();
         assert_eq!(c.wait_ack(id).unwrap(), vec![Value::from(id)]);
-        assert_eq!(helper_threads(), 0, "ack {id} took a helper thread");
+        assert_eq!(threads_named(HELPERS), 0, "ack {id} took a helper thread");
     }
 }
 
@@ -318,11 +267,15 @@ fn a_lingering_handler_thread_leaves_quick_events_to_the_reader_and_ends() {
     // on the reader.
     let deadline = Instant::now() + WAIT;
     let mut id = 0;
-    while helper_threads() > 0 && Instant::now() < deadline {
+    while threads_named(HELPERS) > 0 && Instant::now() < deadline {
         c.emit("echo", vec![Value::from(id)], Some(id)).unwrap();
         assert_eq!(c.wait_ack(id).unwrap(), vec![Value::from(id)]);
         id += 1;
         thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(helper_threads(), 0, "the handler thread was kept busy");
+    assert_eq!(
+        threads_named(HELPERS),
+        0,
+        "the handler thread was kept busy"
+    );
 }

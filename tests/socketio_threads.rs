@@ -7,61 +7,14 @@
 
 mod support;
 
-use std::fs;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::sio_threads::*;
 use support::WAIT;
 use threadsock::client::sio::SioClient;
 use threadsock::codec::json::Value;
 use threadsock::codec::socketio::PacketType;
-use threadsock::server::{Limits, Server};
 use threadsock::service::socketio::SocketIo;
-use threadsock::service::web::{self, Route};
-
-/// The tests count this process's threads by name: one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Serves `io` on 127.0.0.1, port 0.
-fn serve(io: SocketIo) -> (Server, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
-    let mut server = Server::new(Limits::default());
-    server
-        .add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))
-        .unwrap();
-    (server, addr)
-}
-
-/// This process's threads whose names start with one of `prefixes`.
-fn threads_named(prefixes: &[&str]) -> usize {
-    fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter_map(|t| fs::read_to_string(t.path().join("comm")).ok())
-        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
-        .count()
-}
-
-/// Waits (at most [`WAIT`]) until `f` holds.
-fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    f()
-}
-
-const HELPERS: &[&str] = &["sio#", "eio-ws#"];
 
 #[test]
 fn an_idle_websocket_client_holds_only_its_reader() {
@@ -156,15 +109,6 @@ fn a_panicking_handler_closes_its_session() {
     c.emit("boom", vec![], None).unwrap();
     assert!(c.next_packet().is_err(), "the session should be closed");
     assert_eq!(rx.recv_timeout(WAIT).unwrap(), "parse error");
-}
-
-/// Waits until no helper thread is left from an earlier test's server.
-fn no_helpers_left() {
-    assert!(
-        eventually(|| threads_named(HELPERS) == 0),
-        "helper threads left: {}",
-        threads_named(HELPERS)
-    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 pub mod nginx;
 pub mod node_chat;
 pub mod redis;
+pub mod sio_threads;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
