@@ -23,16 +23,7 @@ use threadsock::service::socketio::SocketIo;
 fn a_quick_handler_answers_from_the_reader_without_a_handler_thread() {
     let _one = one_at_a_time();
     no_helpers_left();
-    let io = SocketIo::builder().build();
-    io.of("/").on_connect(|socket, _| {
-        socket.on_quick("echo", |_, args, ack| {
-            if let Some(ack) = ack {
-                ack.send(args);
-            }
-        });
-        Ok(())
-    });
-    let (_server, addr) = serve(io);
+    let (_server, addr) = serve_echo(true);
     let mut c = SioClient::connect(addr, None, WAIT).unwrap();
     // The CONNECT was handled on a handler thread: let it end.
     no_helpers_left();
@@ -252,16 +243,7 @@ fn a_panicking_quick_handler_closes_its_session_and_others_are_served() {
 fn a_lingering_handler_thread_leaves_quick_events_to_the_reader_and_ends() {
     let _one = one_at_a_time();
     no_helpers_left();
-    let io = SocketIo::builder().build();
-    io.of("/").on_connect(|socket, _| {
-        socket.on_quick("echo", |_, args, ack| {
-            if let Some(ack) = ack {
-                ack.send(args);
-            }
-        });
-        Ok(())
-    });
-    let (_server, addr) = serve(io);
+    let (_server, addr) = serve_echo(true);
     let mut c = SioClient::connect(addr, None, WAIT).unwrap();
     // Quick events more often than the CONNECT's thread lingers: it still ends, as they run
     // on the reader.

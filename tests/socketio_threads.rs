@@ -115,16 +115,7 @@ fn a_panicking_handler_closes_its_session() {
 fn a_handler_writes_its_acks_through_without_a_writer_thread() {
     let _one = one_at_a_time();
     no_helpers_left();
-    let io = SocketIo::builder().build();
-    io.of("/").on_connect(|socket, _| {
-        socket.on("echo", |_, args, ack| {
-            if let Some(ack) = ack {
-                ack.send(args);
-            }
-        });
-        Ok(())
-    });
-    let (_server, addr) = serve(io);
+    let (_server, addr) = serve_echo(false);
     let mut c = SioClient::connect(addr, None, WAIT).unwrap();
     for id in 0..20 {
         c.emit("echo", vec![Value::from(id)], Some(id)).unwrap();

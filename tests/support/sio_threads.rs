@@ -65,3 +65,23 @@ pub fn no_helpers_left() {
         threads_named(HELPERS)
     );
 }
+
+/// Serves a `SocketIo` whose sockets acknowledge `echo` with its own arguments, the handler
+/// registered with `on_quick` if `quick`, else with `on`.
+pub fn serve_echo(quick: bool) -> (Server, SocketAddr) {
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(move |socket, _| {
+        let echo = |_: &_, args, ack: Option<threadsock::service::socketio::Ack>| {
+            if let Some(ack) = ack {
+                ack.send(args);
+            }
+        };
+        if quick {
+            socket.on_quick("echo", echo);
+        } else {
+            socket.on("echo", echo);
+        }
+        Ok(())
+    });
+    serve(io)
+}

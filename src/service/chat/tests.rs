@@ -190,12 +190,11 @@ fn a_gone_writer_removes_its_member_and_shutdown_reaches_everyone() {
     drop(b);
 }
 
-#[test]
-fn lines_said_together_reach_each_member_in_one_batch_in_order() {
-    let chat = chat(1024);
-    let (speaker, _out) = join_text(&chat);
-    let (_listener, out) = join_text(&chat);
-    // The listener's welcome, then nothing until the lines (the speaker joined first).
+/// A speaker (with its outbox, kept: a member whose outbox is gone leaves), then a listener
+/// whose outbox has been read up to its welcome: what it gets next is what the speaker says.
+fn speaker_and_listener(chat: &Chat) -> ((Member, Outbox), Member, Outbox) {
+    let (speaker, speaker_out) = join_text(chat);
+    let (listener, out) = join_text(chat);
     until(
         &out,
         &format!(
@@ -203,6 +202,13 @@ fn lines_said_together_reach_each_member_in_one_batch_in_order() {
             speaker.id() + 1
         ),
     );
+    ((speaker, speaker_out), listener, out)
+}
+
+#[test]
+fn lines_said_together_reach_each_member_in_one_batch_in_order() {
+    let chat = chat(1024);
+    let ((speaker, _out), _listener, out) = speaker_and_listener(&chat);
     let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
     speaker.say_all(lines.clone()).unwrap();
     let got = batch(&out);
@@ -219,15 +225,7 @@ fn lines_said_together_reach_each_member_in_one_batch_in_order() {
 #[test]
 fn a_run_longer_than_one_request_is_split_and_kept_in_order() {
     let chat = chat(4096);
-    let (speaker, _out) = join_text(&chat);
-    let (_listener, out) = join_text(&chat);
-    until(
-        &out,
-        &format!(
-            "* welcome, you are guest{} in lobby (2 here); /help lists commands\n",
-            speaker.id() + 1
-        ),
-    );
+    let ((speaker, _out), _listener, out) = speaker_and_listener(&chat);
     let n = super::outbox::LINES_PER_REQUEST * 2 + 7;
     speaker
         .say_all((0..n).map(|i| format!("{i}")).collect())
