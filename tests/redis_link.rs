@@ -318,10 +318,8 @@ fn redis_stopped_then_restarted_on_the_same_port() {
         }
     }
     let took = t0.elapsed();
-    assert!(
-        took < Duration::from_secs(2),
-        "100k publishes took {took:?}"
-    );
+    // A liveness bound, not a speed goal: none of them waited on the absent Redis.
+    assert!(took < WAIT, "100k publishes took {took:?}");
     let after = health.snapshot();
     assert_eq!(after.dropped_full - before.dropped_full, BURST - accepted);
     let after = wait_counters(&health, |s| {

@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::thread;
-use std::time::Duration;
 use support::sio_threads::*;
 use support::WAIT;
 use threadsock::client::sio::SioClient;
@@ -55,8 +53,8 @@ fn what_a_handler_sends_keeps_its_order_across_idle_gaps() {
     let (_server, addr) = serve(io);
     let mut c = SioClient::connect(addr, None, WAIT).unwrap();
     for round in 0..2 {
-        // Long enough for the handler thread and the writer to have ended in between.
-        thread::sleep(Duration::from_millis(600));
+        // The handler thread and the writer have ended in between.
+        no_helpers_left();
         c.emit("burst", vec![], None).unwrap();
         for i in 0..50 {
             let p = c.next_packet().unwrap();

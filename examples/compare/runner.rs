@@ -101,6 +101,11 @@ fn command(
     cmd
 }
 
+/// Longest one `bench` run may take (the longest measures 30 s, and 10,000 connections take a
+/// while to open): past it the run is stopped and reported as failed, so a hung run cannot
+/// stall the comparison.
+const BENCH_LIMIT: Duration = Duration::from_secs(180);
+
 /// Runs `threadsock bench` for `run` against `server`, relaying its progress while it lasts.
 pub fn bench(
     env: &Env,
@@ -142,6 +147,14 @@ pub fn bench(
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
+            Ok(None) if started.elapsed() > BENCH_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!(
+                    "bench: not finished within {} s, stopped",
+                    BENCH_LIMIT.as_secs()
+                ));
+            }
             Ok(None) => {}
             Err(e) => break Err(format!("bench: {e}")),
         }

@@ -82,7 +82,8 @@ impl RedisServer {
                 Err(e) if Instant::now() >= deadline => {
                     panic!("redis-server did not restart on port {}: {e}", self.port)
                 }
-                Err(_) => {}
+                // The port may not be free again yet: a pause, not a spin.
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
     }

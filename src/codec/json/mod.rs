@@ -7,6 +7,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use parse::Members;
 pub use parse::{parse, parse_with};
 
 use std::fmt::{self, Write as _};

@@ -70,8 +70,10 @@ enum Frame {
 }
 
 /// An open object: its members so far, the key whose value is being parsed, and (once the
-/// object is big enough for a linear search to hurt) an index of keys to positions.
-struct Members {
+/// object is big enough for a linear search to hurt) an index of keys to positions. Also how
+/// other decoders build an object from key-value pairs with JavaScript's rule for duplicates.
+#[derive(Default)]
+pub(crate) struct Members {
     members: Vec<(String, Value)>,
     index: Option<HashMap<String, usize>>,
     key: String,
@@ -81,6 +83,12 @@ impl Members {
     /// Adds `value` under the pending key, replacing an earlier value of that key in place.
     fn insert(&mut self, value: Value) {
         let key = std::mem::take(&mut self.key);
+        self.put(key, value);
+    }
+
+    /// Adds `value` under `key`, replacing an earlier value of that key in place (as a
+    /// JavaScript object does); linear in the members only while there are few.
+    pub(crate) fn put(&mut self, key: String, value: Value) {
         let found = if self.members.len() < 16 {
             self.members.iter().position(|(k, _)| *k == key)
         } else {
@@ -103,6 +111,11 @@ impl Members {
                 self.members.push((key, value));
             }
         }
+    }
+
+    /// The object.
+    pub(crate) fn into_value(self) -> Value {
+        Value::Object(self.members)
     }
 }
 

@@ -3,7 +3,7 @@
 //! Buffer is `bin`, an object is a map with string keys.
 
 use super::AdapterError;
-use crate::codec::json::{Number, Value as Json};
+use crate::codec::json::{Members, Number, Value as Json};
 use crate::codec::msgpack::Value as Pack;
 
 /// The msgpack of a JSON value, as notepack.io encodes what `JSON.parse` would give.
@@ -26,14 +26,10 @@ pub fn to_msgpack(v: &Json) -> Pack {
 
 /// A JSON number as a JavaScript number: an integer form if it is integral and exact.
 fn number(n: &Number) -> Pack {
-    if let Some(i) = n.as_i64() {
-        return Pack::Int(i);
+    match n.as_i64() {
+        Some(i) => Pack::Int(i),
+        None => Pack::Float(n.as_f64().unwrap_or(f64::NAN)),
     }
-    let f = n.as_f64().unwrap_or(f64::NAN);
-    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-        return Pack::Int(f as i64);
-    }
-    Pack::Float(f)
 }
 
 /// The JSON value of a msgpack value. Map keys must be strings (or numbers, written as
@@ -59,21 +55,18 @@ pub fn from_msgpack(v: &Pack) -> Result<Json, AdapterError> {
             Json::Array(items.iter().map(from_msgpack).collect::<Result<_, _>>()?)
         }
         Pack::Map(entries) => {
-            let mut members: Vec<(String, Json)> = Vec::with_capacity(entries.len());
+            // A later duplicate replaces the earlier one, as in a JavaScript object (indexed
+            // past a few keys, so a map of many keys costs no quadratic search).
+            let mut members = Members::default();
             for (k, v) in entries {
                 let key = match k {
                     Pack::Str(s) => s.clone(),
                     Pack::Int(i) => i.to_string(),
                     _ => return Err(AdapterError::Shape("a map key that is not a string")),
                 };
-                let value = from_msgpack(v)?;
-                // A later duplicate replaces the earlier one, as in a JavaScript object.
-                match members.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = value,
-                    None => members.push((key, value)),
-                }
+                members.put(key, from_msgpack(v)?);
             }
-            Json::Object(members)
+            members.into_value()
         }
         Pack::Ext(..) => return Err(AdapterError::Shape("a msgpack extension")),
     })

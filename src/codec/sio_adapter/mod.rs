@@ -12,8 +12,7 @@ mod tests;
 pub use convert::{from_msgpack, to_msgpack};
 pub use request::{
     decode_request, decode_response, encode_client_count, encode_fetch_request,
-    encode_fetch_response, encode_request_answer, encode_rooms_request, encode_rooms_response,
-    AdapterRequest, AdapterResponse, RemoteSocket,
+    encode_fetch_response, encode_rooms_response, AdapterRequest, AdapterResponse, RemoteSocket,
 };
 
 use super::json::Value as Json;

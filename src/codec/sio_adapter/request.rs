@@ -9,7 +9,6 @@ use crate::codec::json::{self, Value as Json};
 const SOCKETS: i64 = 0;
 const ALL_ROOMS: i64 = 1;
 const REMOTE_FETCH: i64 = 5;
-const SERVER_SIDE_EMIT: i64 = 6;
 const BROADCAST: i64 = 7;
 const BROADCAST_CLIENT_COUNT: i64 = 8;
 
@@ -133,7 +132,9 @@ pub(super) fn list(v: Option<&Json>) -> Vec<String> {
 
 /// A message of the request channel.
 pub fn decode_request(bytes: &[u8]) -> Result<AdapterRequest, AdapterError> {
-    if bytes.first() != Some(&b'{') {
+    let v = if bytes.first() == Some(&b'{') {
+        to_json(bytes)?
+    } else {
         // Only an emit with acknowledgements is msgpack: keep its binary data as it is.
         let v = unpack(bytes)?;
         let kind = v.map_get("type").and_then(|t| t.as_i64());
@@ -148,8 +149,9 @@ pub fn decode_request(bytes: &[u8]) -> Result<AdapterRequest, AdapterError> {
                 broadcast,
             });
         }
-    }
-    let v = to_json(bytes)?;
+        // Any other request in msgpack: read as the JSON ones are, from the one parse.
+        from_msgpack(&v)?
+    };
     let kind = v
         .get("type")
         .and_then(Json::as_number)
@@ -219,17 +221,6 @@ fn strings(items: &[String]) -> Json {
     Json::array(items.iter().map(|s| Json::from(s.as_str())))
 }
 
-/// `{uid, requestId, type: 1}`: every room of every node.
-pub fn encode_rooms_request(uid: &str, request_id: &str) -> Vec<u8> {
-    Json::object([
-        ("uid", Json::from(uid)),
-        ("requestId", Json::from(request_id)),
-        ("type", Json::from(ALL_ROOMS)),
-    ])
-    .to_json()
-    .into_bytes()
-}
-
 /// `{uid, requestId, type: 5, opts: {rooms, except}}`: the sockets in `rooms` on every node.
 pub fn encode_fetch_request(uid: &str, request_id: &str, rooms: &[String]) -> Vec<u8> {
     let opts = Json::object([
@@ -294,17 +285,6 @@ pub fn encode_client_count(request_id: &str, count: usize) -> Vec<u8> {
         ("type", Json::from(BROADCAST_CLIENT_COUNT)),
         ("requestId", Json::from(request_id)),
         ("clientCount", Json::from(count as u64)),
-    ])
-    .to_json()
-    .into_bytes()
-}
-
-/// An answer to a server-side emit with acknowledgement: `{type: 6, requestId, data}`.
-pub fn encode_request_answer(request_id: &str, data: Json) -> Vec<u8> {
-    Json::object([
-        ("type", Json::from(SERVER_SIDE_EMIT)),
-        ("requestId", Json::from(request_id)),
-        ("data", data),
     ])
     .to_json()
     .into_bytes()

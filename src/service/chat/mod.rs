@@ -185,8 +185,13 @@ impl Chat {
     /// Waits at most [`REMOTE_WAIT`] for room in the hub's queue; false if it was dropped (the
     /// hub is that busy, or stopping).
     pub fn remote(&self, key: String, remote: Remote) -> bool {
+        self.remote_until(key, remote, Instant::now() + REMOTE_WAIT)
+    }
+
+    /// As [`Chat::remote`], waiting for room in the hub's queue until `deadline` at most.
+    pub fn remote_until(&self, key: String, remote: Remote, deadline: Instant) -> bool {
         self.requests
-            .send_timeout(Request::Remote { key, remote }, REMOTE_WAIT)
+            .send_deadline(Request::Remote { key, remote }, deadline)
             .is_ok()
     }
 

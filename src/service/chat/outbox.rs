@@ -135,6 +135,9 @@ impl OutboxSender {
         }
         let n = batch.len();
         let bytes: usize = batch.iter().map(|p| p.len()).sum();
+        // Checked, then added: senders handing over at the same moment (the hub, a Socket.IO
+        // client's own thread, the heartbeat) may each pass the check, so the marks hold up to
+        // one batch per concurrent sender.
         if s.queued.load(SeqCst) + n > marks.hard
             || s.queued_bytes.load(SeqCst) + bytes > marks.hard_bytes
         {

@@ -10,18 +10,18 @@
 //! subscriber's thread, which waits at most [`REMOTE_WAIT`](crate::service::chat::REMOTE_WAIT)
 //! on the hub.
 
-use super::shared::{ClusterStats, Counter, Shared, NSP};
+use super::shared::{short_id, ClusterStats, Counter, Shared, NSP};
 use super::{Health, LinkState, PubSub, Publisher, RedisUrl, Subscriber};
 use crate::codec::json::Value as Json;
 use crate::codec::sio_adapter::{self as wire, AdapterRequest, AdapterResponse, Broadcast};
 use crate::defaults;
 use crate::server::Metric;
-use crate::service::chat::{rules, Chat, Delivery, MemberInfo, Remote, Uplink};
+use crate::service::chat::{rules, Chat, Delivery, MemberInfo, Remote, Uplink, REMOTE_WAIT};
 use crate::service::socketio::chat_app;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A node's membership in a cluster: the Redis link and the adapter on both ends of it. Made
 /// with [`Cluster::start`] before the chat (the hub's [`Uplink`]), then
@@ -38,17 +38,20 @@ struct Up(Arc<Shared>);
 
 impl Uplink for Up {
     fn broadcast(&self, key: &str, ds: &[Delivery<'_>]) {
+        // What every delivery of the run shares, made once (this runs on the hub thread).
+        let mut b = Broadcast {
+            uid: self.0.uid.clone(),
+            nsp: NSP.to_string(),
+            data: Json::Null,
+            rooms: vec![key.to_string()],
+            except: Vec::new(),
+        };
+        let channel = b.channel();
         for d in ds {
             let (event, payload) = chat_app::event_of(d);
-            let b = Broadcast {
-                uid: self.0.uid.clone(),
-                nsp: NSP.to_string(),
-                data: Json::array([Json::from(event), payload]),
-                rooms: vec![key.to_string()],
-                except: Vec::new(),
-            };
+            b.data = Json::array([Json::from(event), payload]);
             self.0.stats.sent.fetch_add(1, Relaxed);
-            self.0.publish(b.channel(), wire::encode_broadcast(&b));
+            self.0.publish(channel.clone(), wire::encode_broadcast(&b));
         }
     }
 
@@ -75,10 +78,7 @@ impl Cluster {
             defaults::REDIS_PUBLISH_QUEUE,
             Arc::clone(&health),
         );
-        let uid: String = crate::service::engineio::random_id()
-            .chars()
-            .take(6)
-            .collect();
+        let uid = short_id();
         Arc::new(Cluster {
             shared: Arc::new(Shared {
                 uid,
@@ -110,12 +110,13 @@ impl Cluster {
         ];
         let shared = Arc::clone(s);
         let chat = Arc::downgrade(chat);
+        let requests = wire::request_channel(NSP).into_bytes();
         let subscriber = Subscriber::spawn(
             s.url.clone(),
             patterns,
             channels,
             Arc::clone(&s.health),
-            move |m| on_message(&shared, &chat, m),
+            move |m| on_message(&shared, &chat, &requests, m),
         );
         *self.subscriber.lock().unwrap_or_else(|e| e.into_inner()) = Some(subscriber);
     }
@@ -145,7 +146,10 @@ impl Cluster {
             Metric::Gauge("redis_up", u64::from(up)),
             Metric::Rate("cluster_sent", st.sent.load(Relaxed)),
             Metric::Rate("cluster_received", st.delivered.load(Relaxed)),
-            Metric::Gauge("cluster_dropped", h.dropped_full + h.dropped_down),
+            Metric::Gauge(
+                "cluster_dropped",
+                h.dropped_full + h.dropped_down + st.dropped.load(Relaxed),
+            ),
             Metric::Gauge("cluster_reconnects", h.reconnects),
         ]
     }
@@ -159,8 +163,8 @@ impl Cluster {
     }
 }
 
-/// Everything the subscriber receives.
-fn on_message(s: &Arc<Shared>, chat: &Weak<Chat>, m: PubSub) {
+/// Everything the subscriber receives; `requests` is the request channel's name.
+fn on_message(s: &Arc<Shared>, chat: &Weak<Chat>, requests: &[u8], m: PubSub) {
     let Some(chat) = chat.upgrade() else {
         return;
     };
@@ -175,7 +179,7 @@ fn on_message(s: &Arc<Shared>, chat: &Weak<Chat>, m: PubSub) {
             }
         },
         PubSub::Message { channel, payload } => {
-            if channel == wire::request_channel(NSP).as_bytes() {
+            if channel == requests {
                 match wire::decode_request(&payload) {
                     Ok(r) => answer(s, &chat, r),
                     Err(_) => {
@@ -220,33 +224,40 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
         b.rooms.clone()
     };
     // A room left out (`io.except(room)`) is left out whole: a chat member is in one room.
-    rooms.retain(|r| !b.except.iter().any(|e| rules::key(e) == rules::key(r)));
+    rooms.retain(|r| !excepted(&b.except, r));
+    // What the rooms here get, made once; a private message, only if it is one.
+    let for_rooms = chat_app::remote_of(event, b.args())
+        .unwrap_or_else(|| Remote::Foreign(chat_app::packets_of(&b.data)));
+    let field = |k: &str| {
+        b.args()
+            .first()
+            .and_then(|p| p.get(k))
+            .and_then(Json::as_str)
+            .map(str::to_string)
+    };
+    let private = match (event, field("from"), field("text")) {
+        ("private", Some(from), Some(text)) => Some((from, text)),
+        _ => None,
+    };
+    // One deadline for the whole broadcast: however many rooms it names, a busy hub holds
+    // this thread at most REMOTE_WAIT for it.
+    let deadline = Instant::now() + REMOTE_WAIT;
     let mut handed = 0;
     for room in &rooms {
-        let (key, remote) = match s.member_of(room) {
+        let (key, remote) = match (s.member_of(room), &private) {
             // To one member here (a private message, found by a fetch).
-            Some(to) => {
-                let field = |k: &str| {
-                    b.args()
-                        .first()
-                        .and_then(|p| p.get(k))
-                        .and_then(Json::as_str)
-                        .map(str::to_string)
-                };
-                match (event, field("from"), field("text")) {
-                    ("private", Some(from), Some(text)) => {
-                        (String::new(), Remote::Private { to, from, text })
-                    }
-                    _ => continue,
-                }
-            }
-            None => {
-                let remote = chat_app::remote_of(event, b.args())
-                    .unwrap_or_else(|| Remote::Foreign(chat_app::packets_of(&b.data)));
-                (rules::key(room), remote)
-            }
+            (Some(to), Some((from, text))) => (
+                String::new(),
+                Remote::Private {
+                    to,
+                    from: from.clone(),
+                    text: text.clone(),
+                },
+            ),
+            (Some(_), None) => continue,
+            (None, _) => (rules::key(room), for_rooms.clone()),
         };
-        if chat.remote(key, remote) {
+        if chat.remote_until(key, remote, deadline) {
             handed += 1;
             s.stats.delivered.fetch_add(1, Relaxed);
         } else {
@@ -254,6 +265,11 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
         }
     }
     handed
+}
+
+/// True if the room `room` is among the rooms `except` leaves out (rooms compare as keys).
+fn excepted(except: &[String], room: &str) -> bool {
+    except.iter().any(|e| e.eq_ignore_ascii_case(room))
 }
 
 /// Answers another node's request (our own come back to us too: skipped).
@@ -284,7 +300,7 @@ fn answer(s: &Shared, chat: &Chat, r: AdapterRequest) {
             let sockets: Vec<_> = members
                 .iter()
                 .map(|m| remote_socket(s, m))
-                .filter(|sock| !sock.rooms.iter().any(|r| except.contains(r)))
+                .filter(|sock| !sock.rooms.iter().any(|r| excepted(&except, r)))
                 .collect();
             s.publish(response, wire::encode_fetch_response(&request_id, &sockets));
         }

@@ -3,8 +3,8 @@
 //! answers until every other node has answered or the timeout passes; then whatever came is
 //! the answer (a slow node's sockets are missing from it, and the log says so).
 
-use super::shared::{Shared, NSP};
-use super::LinkConfig;
+use super::shared::{short_id, Shared, NSP};
+use super::{LinkConfig, Role};
 use crate::codec::json::Value as Json;
 use crate::codec::resp::Reply;
 use crate::codec::sio_adapter::{self as wire, AdapterResponse, RemoteSocket};
@@ -12,10 +12,18 @@ use crate::service::chat::rules;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// Most nodes a request waits for: a count from Redis above it is taken as this many.
+const MAX_NODES: i64 = 1024;
+
 impl Shared {
     /// How many connections listen on the request channel (this node's subscriber among
     /// them); `None` if Redis cannot be asked.
     fn nodes(&self) -> Option<usize> {
+        // Redis away: answer at once from this node alone, rather than have every asker queue
+        // behind connection attempts that will fail.
+        if !self.health.is_up(Role::Subscriber) {
+            return None;
+        }
         let channel = wire::request_channel(NSP);
         let mut slot = self.counter.lock();
         for _ in 0..2 {
@@ -26,7 +34,8 @@ impl Shared {
             match conn.command(&[b"PUBSUB", b"NUMSUB", channel.as_bytes()]) {
                 Ok(Reply::Array(Some(items))) => {
                     return match items.get(1) {
-                        Some(Reply::Integer(n)) => Some((*n).max(0) as usize),
+                        // Redis's count, kept to a sane size (it sizes the answers' channel).
+                        Some(Reply::Integer(n)) => Some((*n).clamp(0, MAX_NODES) as usize),
                         _ => None,
                     };
                 }
@@ -46,10 +55,7 @@ impl Shared {
         if others == 0 {
             return Vec::new();
         }
-        let id: String = crate::service::engineio::random_id()
-            .chars()
-            .take(6)
-            .collect();
+        let id = short_id();
         let (tx, rx) = crossbeam_channel::bounded(others);
         self.pending
             .lock()

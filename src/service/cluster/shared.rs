@@ -84,3 +84,12 @@ impl Shared {
             .ok()
     }
 }
+
+/// A short random id (6 characters of the adapter's alphabet), as the adapter's node uids and
+/// request ids are.
+pub(super) fn short_id() -> String {
+    crate::service::engineio::random_id()
+        .chars()
+        .take(6)
+        .collect()
+}

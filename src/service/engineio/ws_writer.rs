@@ -191,8 +191,15 @@ impl Session {
 
     /// A writer (a thread, or the own thread writing through) is done with the outbox.
     pub(super) fn writer_ended(&self) {
-        lock(&self.ws).writers -= 1;
-        self.ws_idle.notify_all();
+        let none_left = {
+            let mut link = lock(&self.ws);
+            link.writers -= 1;
+            link.writers == 0
+        };
+        // Only `wait_writers` waits, and only for none: no futex wake per write-through.
+        if none_left {
+            self.ws_idle.notify_all();
+        }
     }
 
     /// A writer thread that parked the outbox as idle waits, at most [`LINGER`], to be handed

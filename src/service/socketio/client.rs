@@ -320,19 +320,26 @@ impl Drop for Job {
         let Some((shared, _)) = self.0.take() else {
             return;
         };
-        {
-            let mut inbox = lock(&shared.inbox);
-            inbox.running = false;
-            inbox.idle = false;
-            inbox.queue = VecDeque::new();
-        }
-        shared.changed.notify_all();
+        ended(&shared);
         if lock(&shared.closed).is_some() {
             disconnect_all(&shared);
         } else if let Some(session) = shared.session.upgrade() {
             session.close(CloseReason::Server);
         }
     }
+}
+
+/// The client's thread is no more (or never will be): marked not running, what waited for it
+/// dropped (its session is closing, or its server gone), and a reader waiting on a full inbox
+/// woken to see it.
+fn ended(shared: &Shared) {
+    {
+        let mut inbox = lock(&shared.inbox);
+        inbox.queue = VecDeque::new();
+        inbox.running = false;
+        inbox.idle = false;
+    }
+    shared.changed.notify_all();
 }
 
 /// If the client's thread unwinds from a panicking handler: marks it ended, so the reader
@@ -343,11 +350,7 @@ struct Unwinding<'a>(&'a Shared);
 impl Drop for Unwinding<'_> {
     fn drop(&mut self) {
         if thread::panicking() {
-            let mut inbox = lock(&self.0.inbox);
-            inbox.running = false;
-            inbox.idle = false;
-            drop(inbox);
-            self.0.changed.notify_all();
+            ended(self.0);
             if let Some(session) = self.0.session.upgrade() {
                 session.close(CloseReason::ParseError);
             }
@@ -360,8 +363,7 @@ impl Drop for Unwinding<'_> {
 fn run(shared: &Shared, first: Option<Inbound>) {
     let _unwinding = Unwinding(shared);
     let (Some(io), Some(session)) = (shared.io.upgrade(), shared.session.upgrade()) else {
-        lock(&shared.inbox).running = false;
-        shared.changed.notify_all();
+        ended(shared);
         return;
     };
     // What the handlers send to this client, this thread writes to its WebSocket itself.
@@ -402,11 +404,7 @@ fn next(shared: &Shared) -> Option<Inbound> {
         if lock(&shared.closed).is_some() {
             drop(inbox);
             disconnect_all(shared);
-            let mut inbox = lock(&shared.inbox);
-            inbox.queue = VecDeque::new();
-            inbox.running = false;
-            inbox.idle = false;
-            shared.changed.notify_all();
+            ended(shared);
             return None;
         }
         // Nothing is taken while a quick handler runs on a reader: it came first.

@@ -253,15 +253,22 @@ impl Hub {
 impl Hub {
     /// The members in the rooms `keys` (every member if `keys` is empty), for other nodes.
     pub(super) fn members_in(&self, keys: &[String]) -> Vec<MemberInfo> {
-        self.members
-            .iter()
-            .filter(|(_, m)| keys.is_empty() || keys.contains(&m.room))
-            .map(|(&id, m)| MemberInfo {
-                id,
-                nick: m.label.clone(),
-                key: m.room.clone(),
-                room: self.room_name(&m.room),
-            })
+        let info = |(&id, m): (&MemberId, &super::Member)| MemberInfo {
+            id,
+            nick: m.label.clone(),
+            key: m.room.clone(),
+            room: self.room_name(&m.room),
+        };
+        if keys.is_empty() {
+            return self.members.iter().map(info).collect();
+        }
+        // Only the rooms asked about (each once), not every member.
+        let keys: std::collections::BTreeSet<&String> = keys.iter().collect();
+        keys.into_iter()
+            .filter_map(|k| self.rooms.get(k))
+            .flat_map(|room| &room.members)
+            .filter_map(|id| self.members.get_key_value(id))
+            .map(info)
             .collect()
     }
 }
