@@ -11,7 +11,8 @@
 //! - [`server`]: the core: accept loop and spawner (`tcp`), one thread per UDP socket (`udp`),
 //!   the [`Connection`](server::Connection) a handler reads and writes (`connection`), the
 //!   registry of live sockets and the connection limit, stop, stats, the OS thread ceiling,
-//!   one timer thread for many deadlines (`timer`).
+//!   one timer thread for many deadlines (`timer`), the descriptor table grown once at start
+//!   (`fd_table`).
 //! - [`service`]: the handlers: `echo`, `daytime`, `files` (atomic uploads), `chat` (the hub:
 //!   rooms, names, fan-out, flow control; member handles, outboxes, the writer loop every transport
 //!   uses; the `nc` transport), `web` (HTTP/1.1 serving, routes, CORS), `engineio` (sessions over

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use threadsock::cli::{self, Command, ServeOptions};
-use threadsock::server::{stats_line, ProcessFigures};
+use threadsock::server::{fd_table, stats_line, OsLimits, ProcessFigures};
 use threadsock::{client, log, serve};
 
 fn main() -> ExitCode {
@@ -46,6 +46,8 @@ fn run_serve(opts: &ServeOptions) -> ExitCode {
     if let Some(note) = lowered {
         log!("{note}");
     }
+    // First, while this is the only thread: each connection holds a descriptor.
+    fd_table::grow(limits.max_conns + fd_table::SPARE, OsLimits::read().nofile);
     // The first SIGINT/SIGTERM asks for a graceful stop through this channel; a second one
     // exits at once.
     let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);

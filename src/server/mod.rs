@@ -3,6 +3,7 @@
 
 mod ceiling;
 mod connection;
+pub mod fd_table;
 mod registry;
 mod stats;
 mod tcp;

@@ -78,7 +78,11 @@ pub(crate) fn start(
 ) -> io::Result<JoinHandle<()>> {
     // Thread creation is slow next to accept(), and std listens with a backlog of only 128: a
     // second thread creates the connection threads so the accept thread goes straight back to
-    // accept. Dropping the queue's sender (the accept thread ending) ends the spawner.
+    // accept. Dropping the queue's sender (the accept thread ending) ends the spawner. (One
+    // thread doing both was tried: the threads it makes, two per chat client, preempt it for
+    // milliseconds and the queue of 128 overflows; a thread that only accepts keeps up.) The
+    // other stall of `accept`, growing the descriptor table, is paid once at start: see
+    // [`super::fd_table`].
     let (to_spawner, spawn_queue) = crossbeam_channel::bounded::<Admitted>(SPAWN_QUEUE);
     {
         let (handler, shared, alive) = (Arc::clone(&handler), Arc::clone(&shared), alive.clone());
