@@ -494,3 +494,32 @@ fn the_readme_flag_reference_states_serve_defaults_as_the_help_does() {
     }
     assert!(checked >= 10, "only {checked} defaults found in:\n{help}");
 }
+
+/// A growing descriptor table makes `accept` wait for an RCU grace period in a multi-threaded
+/// process (see `server::fd_table`); `serve` grows it once at start to cover `--max-conns`.
+#[test]
+fn serve_starts_with_a_descriptor_table_for_every_connection() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--only", "echo", "--echo-port", "0"])
+        .args(["--max-conns", "3000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    let _ = BufReader::new(stdout).read_line(&mut first);
+    assert!(first.starts_with("listening "), "{first:?}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = finish(child, "serve --max-conns 3000");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fd_size: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("FDSize:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("FDSize in /proc/PID/status");
+    assert!(fd_size >= 3000, "FDSize {fd_size}");
+}
