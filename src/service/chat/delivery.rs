@@ -7,8 +7,88 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One rendered delivery, as its wire format will frame it (an `nc` line with its newline, a
-/// Socket.IO packet). Shared, not copied, between the recipients of a broadcast.
-pub type Packet = Arc<[u8]>;
+/// Socket.IO packet), or the run of deliveries a wire format that needs no framing joins into
+/// one (`nc` lines: see [`Render::render_run`]). Shared, not copied, between the recipients of a
+/// broadcast. Flow control counts the deliveries in it, its [`Packet::lines`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Packet {
+    bytes: Arc<[u8]>,
+    lines: usize,
+}
+
+impl Packet {
+    /// A packet holding `lines` deliveries' bytes, joined.
+    pub fn joined(bytes: Vec<u8>, lines: usize) -> Packet {
+        Packet {
+            bytes: bytes.into(),
+            lines,
+        }
+    }
+
+    /// How many deliveries it holds (1 unless [`Packet::joined`]).
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// True if both are the same shared bytes (one rendering, not two equal ones).
+    pub fn ptr_eq(a: &Packet, b: &Packet) -> bool {
+        Arc::ptr_eq(&a.bytes, &b.bytes)
+    }
+}
+
+impl std::ops::Deref for Packet {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl AsRef<[u8]> for Packet {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl From<Arc<[u8]>> for Packet {
+    fn from(bytes: Arc<[u8]>) -> Packet {
+        Packet { bytes, lines: 1 }
+    }
+}
+
+impl From<Vec<u8>> for Packet {
+    fn from(bytes: Vec<u8>) -> Packet {
+        Packet::from(Arc::<[u8]>::from(bytes))
+    }
+}
+
+impl From<&[u8]> for Packet {
+    fn from(bytes: &[u8]) -> Packet {
+        Packet::from(Arc::<[u8]>::from(bytes))
+    }
+}
+
+impl From<String> for Packet {
+    fn from(text: String) -> Packet {
+        Packet::from(text.into_bytes())
+    }
+}
+
+impl From<&str> for Packet {
+    fn from(text: &str) -> Packet {
+        Packet::from(text.as_bytes())
+    }
+}
+
+impl fmt::Debug for Packet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Packet({:?}, {} lines)",
+            String::from_utf8_lossy(&self.bytes),
+            self.lines
+        )
+    }
+}
 
 /// A wire format's way of turning deliveries into packets. Members of one transport share one
 /// `Arc<dyn Render>`: the hub renders a broadcast once per distinct renderer in the room.
@@ -20,6 +100,14 @@ pub trait Render: Send + Sync + fmt::Debug {
     /// in packets of its own (Socket.IO attachments).
     fn render_into(&self, d: &Delivery<'_>, out: &mut Vec<Packet>) {
         out.push(self.render(d));
+    }
+
+    /// The packets for the run `ds`, in order, appended to `out`: one per delivery (or more,
+    /// see [`Render::render_into`]), unless the wire format joins a run into one packet.
+    fn render_run(&self, ds: &[Delivery<'_>], out: &mut Vec<Packet>) {
+        for d in ds {
+            self.render_into(d, out);
+        }
     }
 
     /// What to send of a broadcast from another node that is no chat delivery (see

@@ -133,7 +133,7 @@ impl OutboxSender {
         if s.gone.load(SeqCst) {
             return HandOver::Gone;
         }
-        let n = batch.len();
+        let n: usize = batch.iter().map(Packet::lines).sum();
         let bytes: usize = batch.iter().map(|p| p.len()).sum();
         // Checked, then added: senders handing over at the same moment (the hub, a Socket.IO
         // client's own thread, the heartbeat) may each pass the check, so the marks hold up to
@@ -259,7 +259,7 @@ impl Outbox {
 
     /// The writer wrote (or gave up on) `batch`.
     pub fn written(&self, batch: &[Packet]) {
-        let packets = batch.len();
+        let packets: usize = batch.iter().map(Packet::lines).sum();
         let bytes: usize = batch.iter().map(|p| p.len()).sum();
         self.shared.queued_bytes.fetch_sub(bytes, SeqCst);
         let left = self.shared.queued.fetch_sub(packets, SeqCst) - packets;

@@ -143,7 +143,6 @@ mod tests {
     use crate::service::chat::outbox::{outbox, Flow, Marks};
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
-    use std::sync::Arc;
 
     struct Plain(Stream);
 
@@ -217,7 +216,7 @@ mod tests {
                 Some(Duration::from_millis(200)),
             );
         });
-        let p = |s: &str| -> Packet { Arc::from(s.as_bytes()) };
+        let p = |s: &str| -> Packet { Packet::from(s) };
         sender.hand_over(vec![p("a"), p("b")], &flow, marks);
         assert_eq!(read_exactly(&mut client, 6), "[a][b]");
         // No input: the timer wakes the writer; the second tick closes the connection.
@@ -235,7 +234,7 @@ mod tests {
         let marks = Marks::for_outbox(16, 16);
         let (alive, _done) = crossbeam_channel::bounded::<()>(0);
         let (sender, outbox) = outbox(&flow, marks, alive);
-        let p = |s: &str| -> Packet { Arc::from(s.as_bytes()) };
+        let p = |s: &str| -> Packet { Packet::from(s) };
         sender.hand_over(vec![p("bye")], &flow, marks);
         drop(sender);
         let mut framer = Brackets { ticks: 0 };

@@ -60,9 +60,7 @@ impl Hub {
                 Some(at) => at,
                 None => {
                     let mut packets = Vec::with_capacity(ds.len());
-                    for d in ds {
-                        m.render.render_into(d, &mut packets);
-                    }
+                    m.render.render_run(ds, &mut packets);
                     self.rendered.push((format, packets));
                     self.rendered.len() - 1
                 }
