@@ -41,6 +41,10 @@ impl Framer for LineFramer {
         }
     }
 
+    fn is_plain(&self) -> bool {
+        true
+    }
+
     fn too_slow(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"! too slow, disconnected\n");
     }

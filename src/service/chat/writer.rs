@@ -27,6 +27,12 @@ pub trait Framer: Send {
     /// Appends the framing of `packets` (one batch, in order) to `out`.
     fn frame(&mut self, packets: &[Packet], out: &mut Vec<u8>);
 
+    /// True if [`Framer::frame`] only joins the packets' bytes: a batch of one packet is then
+    /// written as it is, without copying it first.
+    fn is_plain(&self) -> bool {
+        false
+    }
+
     /// Appends what a member dropped as too slow is told before the close.
     fn too_slow(&mut self, out: &mut Vec<u8>);
 
@@ -62,14 +68,18 @@ pub fn run<W: Output>(
     let mut buf = Vec::new();
     loop {
         let mut batch_done: Vec<Packet> = Vec::new();
-        let mut close = false;
+        let (mut close, mut plain) = (false, false);
         match outbox.recv_timeout(tick.unwrap_or(Duration::from_secs(3600))) {
             Ok(mut batch) => {
                 if outbox.is_kicked() {
                     break;
                 }
                 outbox.take_waiting(&mut batch);
-                framer.frame(&batch, &mut buf);
+                // One plain packet (an `nc` run) goes out as it is, not copied.
+                plain = batch.len() == 1 && framer.is_plain();
+                if !plain {
+                    framer.frame(&batch, &mut buf);
+                }
                 batch_done = batch;
             }
             // The hub dropped the member and everything it was handed is written.
@@ -78,7 +88,11 @@ pub fn run<W: Output>(
                 close = tick.is_some() && !framer.tick(&mut buf);
             }
         }
-        let written = write_patiently(&mut out, &buf, outbox);
+        let bytes: &[u8] = match &batch_done[..] {
+            [only] if plain => only,
+            _ => &buf,
+        };
+        let written = write_patiently(&mut out, bytes, outbox);
         outbox.written(&batch_done);
         buf.clear();
         if buf.capacity() > KEEP_BUFFER {
