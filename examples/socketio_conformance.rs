@@ -14,7 +14,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use threadsock::server::{Limits, Server};
+use threadsock::server::{fd_table, Limits, OsLimits, Server};
 use threadsock::service::chat::outbox::Flow;
 use threadsock::service::engineio::{
     CloseReason, Engine, EngineApp, EngineConfig, EngineHandler, Message, Session,
@@ -60,6 +60,9 @@ fn arg<T: std::str::FromStr>(index: usize, default: T) -> T {
 }
 
 fn main() -> std::io::Result<()> {
+    // As `threadsock serve` does, while this is the only thread: a descriptor table that grows
+    // under load makes `accept` wait for an RCU grace period.
+    fd_table::grow(12_000 + fd_table::SPARE, OsLimits::read().nofile);
     let port: u16 = arg(1, 3000);
     let interval = Duration::from_millis(arg(2, 300));
     let timeout = Duration::from_millis(arg(3, 200));

@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
-use threadsock::server::{cap_max_conns, Limits, OsLimits, Server};
+use threadsock::server::{cap_max_conns, fd_table, Limits, OsLimits, Server};
 use threadsock::service::socketio::SocketIo;
 use threadsock::service::web::{self, Route};
 use threadsock::service::Service;
@@ -28,8 +28,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 0,
     };
     let wanted: Option<usize> = args.next().map(|n| n.parse()).transpose()?;
-    let io = SocketIo::builder().build();
-    io.of("/").on_connect(|_socket, _auth| Ok(()));
     let max_conns = wanted.unwrap_or_else(|| {
         let ceiling = OsLimits::read().ceiling();
         let per_client = Service::SocketIo.threads_per_client();
@@ -39,11 +37,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         max_conns
     });
+    // As `threadsock serve` does, before the first thread: a descriptor table that grows under
+    // load makes `accept` wait for an RCU grace period.
+    fd_table::grow(max_conns + fd_table::SPARE, OsLimits::read().nofile);
     let limits = Limits {
         max_conns,
         idle_timeout: None,
         ..Limits::default()
     };
+    let io = SocketIo::builder().build();
+    io.of("/").on_connect(|_socket, _auth| Ok(()));
     let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let addr = listener.local_addr()?;
