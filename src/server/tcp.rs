@@ -30,8 +30,6 @@ pub const BUSY_LINE: &[u8] = b"ERR server busy\n";
 const LINGER: Duration = Duration::from_secs(1);
 /// How much unread input a graceful close discards before giving up on a clean FIN.
 const LINGER_BYTES: usize = 64 * 1024;
-/// Admitted clients that may wait for the spawner thread before new ones are refused.
-const SPAWN_QUEUE: usize = 4096;
 /// Clients accepted in one go before the spawner is woken.
 const ACCEPT_BATCH: usize = 256;
 /// Longest pause after an accept error that is not about one connection (EMFILE, ENOBUFS...).
@@ -83,7 +81,10 @@ pub(crate) fn start(
     // milliseconds and the queue of 128 overflows; a thread that only accepts keeps up.) The
     // other stall of `accept`, growing the descriptor table, is paid once at start: see
     // [`super::fd_table`].
-    let (to_spawner, spawn_queue) = crossbeam_channel::bounded::<Admitted>(SPAWN_QUEUE);
+    // Unbounded as a queue, bounded by the registry: every client in it holds a slot, and no
+    // more than `--max-conns` slots exist. (A bound of its own, 4,096, refused clients of a
+    // burst of 10,000 that the connection limit allowed.)
+    let (to_spawner, spawn_queue) = crossbeam_channel::unbounded::<Admitted>();
     {
         let (handler, shared, alive) = (Arc::clone(&handler), Arc::clone(&shared), alive.clone());
         thread::Builder::new()
@@ -158,21 +159,8 @@ fn accept_loop(
                     }
                     let _ = listener.set_nonblocking(false);
                 }
-                let full = batch
-                    .drain(..)
-                    .map(|admitted| hand_to_spawner(admitted, stats, to_spawner))
-                    .filter(|queued| !queued)
-                    .count();
-                if full > 0 {
-                    if let Some(held) = refusal_log.allow(Instant::now()) {
-                        crate::log!(
-                            "{}/{}: refused {full} clients: {SPAWN_QUEUE} clients already wait \
-                             for a thread{}",
-                            stats.service,
-                            stats.proto,
-                            held_note(held)
-                        );
-                    }
+                for admitted in batch.drain(..) {
+                    hand_to_spawner(admitted, stats, to_spawner);
                 }
             }
             Err(e) if is_per_connection(&e) => {}
@@ -286,20 +274,18 @@ fn admit(
     Ok(Admitted { conn, slot })
 }
 
-/// Queues an admitted client for its thread; refuses it (and returns false) if
-/// [`SPAWN_QUEUE`] clients already wait.
+/// Queues an admitted client for its thread; refuses it if the spawner is gone (the server
+/// is stopping).
 fn hand_to_spawner(
     admitted: Admitted,
     stats: &ServiceStats,
     spawner: &crossbeam_channel::Sender<Admitted>,
-) -> bool {
+) {
     let stream = Arc::clone(admitted.conn.stream());
-    if spawner.try_send(admitted).is_err() {
+    if spawner.send(admitted).is_err() {
         // The slot went back with the dropped request.
         refuse(&stream, stats);
-        return false;
     }
-    true
 }
 
 /// Counts the refusal, then sends [`BUSY_LINE`] without ever blocking the accept loop, and

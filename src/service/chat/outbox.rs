@@ -18,7 +18,8 @@ pub type Batch = Vec<Packet>;
 /// otherwise: far above what any reader holds behind a flood of lines.
 pub const DEFAULT_HARD_BYTES: usize = 32 << 20;
 
-/// How many packets may be in flight to one member.
+/// How many packets may be in flight to one member, each counted as its
+/// [`Packet::lines`] (an `nc` run of lines joined into one packet counts as its lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Marks {
     /// Past this the member is behind: senders wait at the gate until it is back under half.
@@ -49,7 +50,7 @@ type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// The counters an outbox's two ends share.
 struct Shared {
-    /// Packets handed over and not yet written.
+    /// Packets handed over and not yet written, each counted as its [`Packet::lines`].
     queued: AtomicUsize,
     /// Their bytes.
     queued_bytes: AtomicUsize,
@@ -259,10 +260,10 @@ impl Outbox {
 
     /// The writer wrote (or gave up on) `batch`.
     pub fn written(&self, batch: &[Packet]) {
-        let packets: usize = batch.iter().map(Packet::lines).sum();
+        let lines: usize = batch.iter().map(Packet::lines).sum();
         let bytes: usize = batch.iter().map(|p| p.len()).sum();
         self.shared.queued_bytes.fetch_sub(bytes, SeqCst);
-        let left = self.shared.queued.fetch_sub(packets, SeqCst) - packets;
+        let left = self.shared.queued.fetch_sub(lines, SeqCst) - lines;
         self.progressed();
         if left <= self.low && self.shared.behind.load(SeqCst) {
             self.flow.clear_behind(&self.shared.behind);
