@@ -170,6 +170,12 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
             b.voluntary.saturating_sub(a.voluntary),
             b.involuntary.saturating_sub(a.involuntary)
         ));
+        let cpu_ns = b.cpu_ns.saturating_sub(a.cpu_ns);
+        report.notes.push(format!(
+            "server CPU during the flood: {:.1} ms, {:.0} ns per line delivered",
+            cpu_ns as f64 / 1e6,
+            cpu_ns as f64 / report.ops.max(1) as f64
+        ));
     }
     if held > 0 {
         report

@@ -15,6 +15,9 @@ pub struct ServerFigures {
     pub voluntary: u64,
     /// Involuntary context switches, all threads (preemptions).
     pub involuntary: u64,
+    /// CPU time of its live threads, nanoseconds (`/proc/PID/task/*/schedstat`): what a
+    /// server spent, whether or not the load generator kept it busy.
+    pub cpu_ns: u64,
 }
 
 /// Reads `pid`'s figures; `None` if the process is gone or /proc is unavailable.
@@ -33,6 +36,9 @@ pub fn read(pid: u32) -> Option<ServerFigures> {
                 let (v, i) = switches(&s);
                 f.voluntary += v;
                 f.involuntary += i;
+            }
+            if let Ok(s) = fs::read_to_string(task.path().join("schedstat")) {
+                f.cpu_ns += run_ns(&s);
             }
         }
     }
@@ -54,6 +60,15 @@ pub fn switches(status: &str) -> (u64, u64) {
     )
 }
 
+/// The time on CPU (ns) from a task's `schedstat` line: its first field.
+pub fn run_ns(schedstat: &str) -> u64 {
+    schedstat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// CPU time (user + system) this process has used, in seconds, from /proc/self/stat.
 pub fn own_cpu_seconds() -> Option<f64> {
     let stat = fs::read_to_string("/proc/self/stat").ok()?;
@@ -73,6 +88,12 @@ mod tests {
         let s = "Name:\tx\nvoluntary_ctxt_switches:\t15\nnonvoluntary_ctxt_switches:\t3\n";
         assert_eq!(switches(s), (15, 3));
         assert_eq!(switches(""), (0, 0));
+    }
+
+    #[test]
+    fn reads_run_time() {
+        assert_eq!(run_ns("659995800 75018283 1537\n"), 659_995_800);
+        assert_eq!(run_ns(""), 0);
     }
 
     #[test]
