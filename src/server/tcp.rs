@@ -199,6 +199,10 @@ fn spawn_loop(
     shared: &Arc<Shared>,
 ) {
     for Admitted { conn, slot } in queue {
+        if shared.is_stopping() {
+            // Dropping the client releases its slot; stop has shut its socket down already.
+            continue;
+        }
         let stream = Arc::clone(conn.stream());
         let stats = Arc::clone(conn.stats());
         let handler = Arc::clone(handler);

@@ -118,6 +118,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let t0 = Instant::now();
     let joined_in = t0.duration_since(setup);
     let before = o.pid.and_then(super::procfs::read);
+    let cpu_before = o.pid.and_then(super::procfs::task_cpu_ns);
     *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
     let pad = "x".repeat(o.size.saturating_sub(24).max(1));
     let mut out = BufWriter::with_capacity(64 * 1024, &sender);
@@ -148,6 +149,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     }
     // Read while the receivers are still connected (see `echo::ping_pong`).
     report.server = o.pid.and_then(super::procfs::read);
+    let cpu_after = o.pid.and_then(super::procfs::task_cpu_ns);
     drop(still_open);
     let held = stalled.len();
     drop(stalled);
@@ -170,9 +172,12 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
             b.voluntary.saturating_sub(a.voluntary),
             b.involuntary.saturating_sub(a.involuntary)
         ));
-        let cpu_ns = b.cpu_ns.saturating_sub(a.cpu_ns);
+    }
+    if let (Some(a), Some(b)) = (&cpu_before, &cpu_after) {
+        let cpu_ns = super::procfs::cpu_between(a, b);
         report.notes.push(format!(
-            "server CPU during the flood: {:.1} ms, {:.0} ns per line delivered",
+            "server CPU during the flood (threads alive at its end): {:.1} ms, {:.0} ns per \
+             line delivered",
             cpu_ns as f64 / 1e6,
             cpu_ns as f64 / report.ops.max(1) as f64
         ));

@@ -2,6 +2,7 @@
 //! all its threads.
 
 use crate::server::ProcessFigures;
+use std::collections::BTreeMap;
 use std::fs;
 
 /// What `--pid` reports about the server under load.
@@ -15,9 +16,6 @@ pub struct ServerFigures {
     pub voluntary: u64,
     /// Involuntary context switches, all threads (preemptions).
     pub involuntary: u64,
-    /// CPU time of its live threads, nanoseconds (`/proc/PID/task/*/schedstat`): what a
-    /// server spent, whether or not the load generator kept it busy.
-    pub cpu_ns: u64,
 }
 
 /// Reads `pid`'s figures; `None` if the process is gone or /proc is unavailable.
@@ -37,9 +35,6 @@ pub fn read(pid: u32) -> Option<ServerFigures> {
                 f.voluntary += v;
                 f.involuntary += i;
             }
-            if let Ok(s) = fs::read_to_string(task.path().join("schedstat")) {
-                f.cpu_ns += run_ns(&s);
-            }
         }
     }
     Some(f)
@@ -58,6 +53,28 @@ pub fn switches(status: &str) -> (u64, u64) {
         field("voluntary_ctxt_switches:"),
         field("nonvoluntary_ctxt_switches:"),
     )
+}
+
+/// Time on CPU (ns) of each live thread of `pid`, by thread id, from
+/// `/proc/PID/task/*/schedstat`; `None` if none can be read.
+pub fn task_cpu_ns(pid: u32) -> Option<BTreeMap<String, u64>> {
+    let mut by_task = BTreeMap::new();
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        if let Ok(s) = fs::read_to_string(task.path().join("schedstat")) {
+            by_task.insert(task.file_name().to_string_lossy().into_owned(), run_ns(&s));
+        }
+    }
+    (!by_task.is_empty()).then_some(by_task)
+}
+
+/// CPU time (ns) the threads alive at `after` spent since `before`: a thread that started in
+/// between counts whole. A thread that ended in between is not counted: its time is gone
+/// from /proc with it.
+pub fn cpu_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(task, &ns)| ns.saturating_sub(before.get(task).copied().unwrap_or(0)))
+        .sum()
 }
 
 /// The time on CPU (ns) from a task's `schedstat` line: its first field.
@@ -94,6 +111,18 @@ mod tests {
     fn reads_run_time() {
         assert_eq!(run_ns("659995800 75018283 1537\n"), 659_995_800);
         assert_eq!(run_ns(""), 0);
+    }
+
+    #[test]
+    fn cpu_between_counts_each_thread_once_and_new_threads_whole() {
+        let map = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|&(t, ns)| (t.to_owned(), ns)).collect()
+        };
+        let before = map(&[("1", 100), ("2", 500), ("3", 900)]);
+        // Thread 3 ended (its time is gone), thread 4 started.
+        let after = map(&[("1", 150), ("2", 700), ("4", 40)]);
+        assert_eq!(cpu_between(&before, &after), 50 + 200 + 40);
+        assert!(task_cpu_ns(std::process::id()).is_some());
     }
 
     #[test]

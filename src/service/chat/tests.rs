@@ -163,7 +163,8 @@ fn a_member_that_never_reads_is_dropped_and_the_others_get_everything() {
     assert_eq!(got, (0..lines).collect::<Vec<_>>(), "every line, in order");
     assert!(stuck_out.is_kicked());
     let queued: usize = std::iter::from_fn(|| stuck_out.try_recv())
-        .map(|b| b.len())
+        .flatten()
+        .map(|p| p.lines())
         .sum();
     assert!(
         queued <= chat.marks.hard,

@@ -18,9 +18,10 @@ impl Render for Text {
     /// Lines need no framing, so a run is one packet: a broadcast of 500 lines to 1,000
     /// members costs the hub 1,000 packet hand-outs, not 500,000.
     fn render_run(&self, ds: &[Delivery<'_>], out: &mut Vec<Packet>) {
-        if let [d] = ds {
-            out.push(self.render(d));
-            return;
+        match ds {
+            [] => return,
+            [d] => return out.push(self.render(d)),
+            _ => {}
         }
         let mut text = String::new();
         for d in ds {
