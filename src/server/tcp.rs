@@ -198,11 +198,9 @@ fn spawn_loop(
     handler: &TcpHandler,
     shared: &Arc<Shared>,
 ) {
+    // Clients still queued when the server stops get their thread too: each tells its client
+    // why it is closing (`ERR server shutting down` for files) and ends at once.
     for Admitted { conn, slot } in queue {
-        if shared.is_stopping() {
-            // Dropping the client releases its slot; stop has shut its socket down already.
-            continue;
-        }
         let stream = Arc::clone(conn.stream());
         let stats = Arc::clone(conn.stats());
         let handler = Arc::clone(handler);
