@@ -507,8 +507,13 @@ fn serve_starts_with_a_descriptor_table_for_every_connection() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut first = String::new();
-    let _ = BufReader::new(stdout).read_line(&mut first);
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(WAIT).expect("a listening line");
     assert!(first.starts_with("listening "), "{first:?}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let _ = Command::new("kill")

@@ -112,10 +112,7 @@ fn get(addr: SocketAddr, target: &str) -> Reply {
 fn polling_sid(addr: SocketAddr) -> String {
     let r = get(addr, HANDSHAKE);
     assert_eq!(r.status, 200, "{r:?}");
-    let text = r.text();
-    let start = text.find("\"sid\":\"").expect("sid in the open packet") + 7;
-    let len = text[start..].find('"').unwrap();
-    text[start..start + len].to_string()
+    support::sid_of(&r.text())
 }
 
 #[test]

@@ -4,15 +4,12 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
+use support::sio_threads::serve;
 use support::*;
 use threadsock::codec::json::Value;
-use threadsock::server::{Limits, Server};
 use threadsock::service::socketio::{Reject, SocketIo};
-use threadsock::service::web::{self, Route};
 
 /// The test app: echoes, acks, a question the server asks, rooms, namespaces, a kick.
 fn app() -> SocketIo {
@@ -75,17 +72,6 @@ fn app() -> SocketIo {
         })
     });
     io
-}
-
-fn serve(io: SocketIo) -> (Server, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut server = Server::new(Limits::default());
-    let routes: Vec<Arc<dyn Route>> = vec![Arc::new(io)];
-    server
-        .add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))
-        .unwrap();
-    (server, addr)
 }
 
 fn run_scenarios(mode: &str) {

@@ -42,12 +42,7 @@ fn stop_closes_websockets_with_1001_and_answers_pending_polls() {
     .unwrap();
     let (_, body) = response(&mut poll);
     let open = String::from_utf8(body).unwrap();
-    let sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let sid = support::sid_of(&open);
     write!(
         poll,
         "GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: {addr}\r\n\r\n"

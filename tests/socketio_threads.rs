@@ -23,11 +23,7 @@ fn an_idle_websocket_client_holds_only_its_reader() {
     let mut clients: Vec<SioClient> = (0..10)
         .map(|_| SioClient::connect(addr, None, WAIT).unwrap())
         .collect();
-    assert!(
-        eventually(|| threads_named(HELPERS) == 0),
-        "helper threads left: {}",
-        threads_named(HELPERS)
-    );
+    no_helpers_left();
     assert_eq!(threads_named(&["socketio#"]), 10);
     // An emit to everyone starts writers again; each client gets it, then they end.
     io.of("/").emit("news", vec![Value::from("hi")]);
@@ -90,23 +86,12 @@ fn a_handler_waits_on_emit_with_ack_and_gets_the_answer() {
 #[test]
 fn a_panicking_handler_closes_its_session() {
     let _one = one_at_a_time();
-    let io = SocketIo::builder().build();
-    let (tx, rx) = crossbeam_channel::unbounded();
-    io.of("/").on_connect(move |socket, _| {
-        let tx = tx.clone();
-        socket.on_disconnect(move |_, reason| {
-            let _ = tx.send(reason.to_string());
-        });
+    let (_server, addr, disconnects) = serve_noting_disconnects(|socket| {
         socket.on("boom", |_, _, _| {
             panic!("a handler that panics (expected by this test)")
         });
-        Ok(())
     });
-    let (_server, addr) = serve(io);
-    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
-    c.emit("boom", vec![], None).unwrap();
-    assert!(c.next_packet().is_err(), "the session should be closed");
-    assert_eq!(rx.recv_timeout(WAIT).unwrap(), "parse error");
+    boom_closes_its_session(addr, &disconnects);
 }
 
 #[test]

@@ -281,3 +281,13 @@ pub fn option_entries(block: &str) -> Vec<(String, String)> {
     }
     entries
 }
+
+/// The session id in an Engine.IO open packet as the polling handshake returns it
+/// (`0{"sid":"…",…}`); panics, naming the body, if there is none.
+pub fn sid_of(open: &str) -> String {
+    open.split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no sid in the open packet {open:?}"))
+        .to_string()
+}

@@ -3,13 +3,15 @@
 //! and run such tests one at a time.
 
 use super::WAIT;
+use crossbeam_channel::Receiver;
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 use threadsock::server::{Limits, Server};
-use threadsock::service::socketio::SocketIo;
+use threadsock::client::sio::SioClient;
+use threadsock::service::socketio::{Socket, SocketIo};
 use threadsock::service::web::{self, Route};
 
 /// The Socket.IO threads that come and go: client handler threads and WebSocket writers.
@@ -84,4 +86,32 @@ pub fn serve_echo(quick: bool) -> (Server, SocketAddr) {
         Ok(())
     });
     serve(io)
+}
+
+/// Serves a `SocketIo` whose sockets get `handlers` registered on connect; also returns the
+/// reasons its sockets disconnect with, in order.
+pub fn serve_noting_disconnects(
+    handlers: impl Fn(&Socket) + Send + Sync + 'static,
+) -> (Server, SocketAddr, Receiver<String>) {
+    let io = SocketIo::builder().build();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    io.of("/").on_connect(move |socket, _| {
+        let tx = tx.clone();
+        socket.on_disconnect(move |_, reason| {
+            let _ = tx.send(reason.to_string());
+        });
+        handlers(socket);
+        Ok(())
+    });
+    let (server, addr) = serve(io);
+    (server, addr, rx)
+}
+
+/// A client emits `boom` (whose handler panics): its session must close, and the server must
+/// give "parse error" as the reason.
+pub fn boom_closes_its_session(addr: SocketAddr, disconnects: &Receiver<String>) {
+    let mut c = SioClient::connect(addr, None, WAIT).unwrap();
+    c.emit("boom", vec![], None).unwrap();
+    assert!(c.next_packet().is_err(), "the session should be closed");
+    assert_eq!(disconnects.recv_timeout(WAIT).unwrap(), "parse error");
 }

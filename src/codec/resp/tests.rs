@@ -264,31 +264,17 @@ fn lengths() {
 #[test]
 fn overflow() {
     let limits = Limits::default();
-    assert_eq!(
-        error_of(b":9223372036854775808\r\n", &limits),
-        RespError::NumberOverflow
-    );
-    assert_eq!(
-        error_of(b":-9223372036854775809\r\n", &limits),
-        RespError::NumberOverflow
-    );
-    assert_eq!(
-        error_of(b"$99999999999999999999999\r\n", &limits),
-        RespError::NumberOverflow
-    );
-    assert_eq!(
-        error_of(b"*18446744073709551616\r\n", &limits),
-        RespError::NumberOverflow
-    );
-    // In range for usize, far over the limits: refused from the header alone.
-    assert_eq!(
-        error_of(b"$18446744073709551615\r\n", &limits),
-        RespError::BulkTooLong
-    );
-    assert_eq!(
-        error_of(b"*18446744073709551615\r\n", &limits),
-        RespError::TooManyItems
-    );
+    for (wire, want) in [
+        (&b":9223372036854775808\r\n"[..], RespError::NumberOverflow),
+        (b":-9223372036854775809\r\n", RespError::NumberOverflow),
+        (b"$99999999999999999999999\r\n", RespError::NumberOverflow),
+        (b"*18446744073709551616\r\n", RespError::NumberOverflow),
+        // In range for usize, far over the limits: refused from the header alone.
+        (b"$18446744073709551615\r\n", RespError::BulkTooLong),
+        (b"*18446744073709551615\r\n", RespError::TooManyItems),
+    ] {
+        assert_eq!(error_of(wire, &limits), want, "{wire:?}");
+    }
 }
 
 #[test]
