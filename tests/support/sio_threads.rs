@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
-use threadsock::server::{Limits, Server};
 use threadsock::client::sio::SioClient;
+use threadsock::server::{Limits, Server};
 use threadsock::service::socketio::{Socket, SocketIo};
 use threadsock::service::web::{self, Route};
 

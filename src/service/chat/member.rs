@@ -92,15 +92,22 @@ impl Member {
     /// Several messages in a row to everyone else in the room, as one request: what a
     /// transport reads in one go goes to the hub, and on to every recipient, as one batch.
     /// Gated like [`Member::say`]; at most [`LINES_PER_REQUEST`] lines (longer runs are split).
-    pub fn say_all(&self, mut lines: Vec<String>) -> Result<(), ChatClosed> {
-        while lines.len() > LINES_PER_REQUEST {
-            let rest = lines.split_off(LINES_PER_REQUEST);
-            self.say_all(std::mem::replace(&mut lines, rest))?;
+    pub fn say_all(&self, lines: Vec<String>) -> Result<(), ChatClosed> {
+        if lines.len() <= LINES_PER_REQUEST {
+            if lines.is_empty() {
+                return Ok(());
+            }
+            return self.send_lines(lines.len(), Request::Say { id: self.id, lines });
         }
-        if lines.is_empty() {
-            return Ok(());
+        // Taken from the front in requests' worth: the rest is never copied again.
+        let mut rest = lines.into_iter();
+        loop {
+            let lines: Vec<String> = rest.by_ref().take(LINES_PER_REQUEST).collect();
+            if lines.is_empty() {
+                return Ok(());
+            }
+            self.send_lines(lines.len(), Request::Say { id: self.id, lines })?;
         }
-        self.send_lines(lines.len(), Request::Say { id: self.id, lines })
     }
 
     /// An action (`/me`) to everyone else in the room; gated like [`Member::say`].

@@ -119,17 +119,24 @@ impl OutboxSender {
     /// Queues `batch` unless that would pass `marks.hard` or the writer is gone. Never blocks.
     /// Past `marks.high` the member counts as behind (senders wait at the gate).
     pub fn hand_over(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
-        self.queue(batch, flow, marks, true)
+        self.queue(batch, flow, marks, true, true)
     }
 
     /// As [`OutboxSender::hand_over`], but never marks the member behind: for what a transport
     /// sends on its own (heartbeats, a server's emits), which must not hold other senders at the
     /// gate. Only the hard mark applies.
     pub fn hand_over_ungated(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
-        self.queue(batch, flow, marks, false)
+        self.queue(batch, flow, marks, false, true)
     }
 
-    fn queue(&self, batch: Batch, flow: &Flow, marks: Marks, gated: bool) -> HandOver {
+    /// As [`OutboxSender::hand_over_ungated`], but never calls the waker (see
+    /// [`OutboxSender::on_first`]): for a sender that writes what it queued itself when it can
+    /// (a Socket.IO session's own thread), so no writer is started for it meanwhile.
+    pub fn hand_over_quietly(&self, batch: Batch, flow: &Flow, marks: Marks) -> HandOver {
+        self.queue(batch, flow, marks, false, false)
+    }
+
+    fn queue(&self, batch: Batch, flow: &Flow, marks: Marks, gated: bool, wake: bool) -> HandOver {
         let s = &self.shared;
         if s.gone.load(SeqCst) {
             return HandOver::Gone;
@@ -161,7 +168,7 @@ impl OutboxSender {
             }
             return HandOver::Gone;
         }
-        if before == 0 {
+        if before == 0 && wake {
             if let Some(wake) = s.waker.get() {
                 wake();
             }

@@ -175,10 +175,9 @@ impl Session {
         let me = Weak::clone(&session.me);
         session.sender.on_first(move || {
             if let Some(session) = me.upgrade() {
-                // The own thread handing over writes the packets itself (see `send_packets`).
-                if !session.writes_through_here() {
-                    session.ensure_writer();
-                }
+                // (The own thread hands over quietly and writes the packets itself: see
+                // `send_packets`.)
+                session.ensure_writer();
             }
         });
         let handler = app.open(&session);
@@ -266,14 +265,12 @@ impl Session {
             return false;
         }
         let own = self.is_own_thread();
-        let hand_over = || {
+        let handed = if own {
+            self.sender
+                .hand_over_quietly(packets, &self.flow, self.marks)
+        } else {
             self.sender
                 .hand_over_ungated(packets, &self.flow, self.marks)
-        };
-        let handed = if own {
-            self.handing_over(hand_over)
-        } else {
-            hand_over()
         };
         match handed {
             HandOver::Sent | HandOver::Behind => {

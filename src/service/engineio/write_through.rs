@@ -30,9 +30,6 @@ const BRIEF: Duration = Duration::from_millis(1);
 thread_local! {
     /// The session this thread is the own thread of (its address), or 0.
     static OWN: Cell<usize> = const { Cell::new(0) };
-    /// The session this thread is handing packets over to from `send_packets` as its own
-    /// thread (its address), or 0: the outbox's waker leaves the writing to it.
-    static HANDING_OVER: Cell<usize> = const { Cell::new(0) };
 }
 
 fn address(session: &Session) -> usize {
@@ -78,20 +75,6 @@ impl Session {
     /// for more (that thread writes its own packets through).
     pub(super) fn has_own_thread(&self) -> bool {
         self.own_threads.load(SeqCst) > 0
-    }
-
-    /// Runs `hand_over` (the own thread handing packets to the outbox) with the outbox's
-    /// waker told to leave the writing to this thread.
-    pub(super) fn handing_over<R>(&self, hand_over: impl FnOnce() -> R) -> R {
-        let previous = HANDING_OVER.with(|h| h.replace(address(self)));
-        let result = hand_over();
-        HANDING_OVER.with(|h| h.set(previous));
-        result
-    }
-
-    /// True inside [`Session::handing_over`] for this session, on this thread.
-    pub(super) fn writes_through_here(&self) -> bool {
-        HANDING_OVER.with(Cell::get) == address(self)
     }
 
     /// The own thread has handed packets over: if the outbox is parked (no writer holds it) and

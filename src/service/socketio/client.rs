@@ -263,7 +263,9 @@ impl Client {
             if lock(&shared.closed).is_some() {
                 return Err("the session has closed".into());
             }
-            if inbox.queue.len() < INBOX || !inbox.running {
+            // Full, and a thread that empties it runs (the client's, or a quick handler on the
+            // reader): wait for room. With neither, it would never be emptied: take it.
+            if inbox.queue.len() < INBOX || !(inbox.running || inbox.inline) {
                 break;
             }
             inbox = shared

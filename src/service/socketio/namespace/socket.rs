@@ -61,6 +61,9 @@ pub(crate) struct SocketInner {
     ns: Namespace,
     session: Arc<Session>,
     handlers: Mutex<HashMap<String, Handler>>,
+    /// Set once any handler is registered with [`Socket::on_quick`]: until then no event needs
+    /// a look into `handlers` on the reading thread.
+    has_quick: AtomicBool,
     on_disconnect: Mutex<Vec<DisconnectHandler>>,
     after_connect: Mutex<Vec<ConnectedHandler>>,
     acks: Mutex<HashMap<u64, Sender<Args>>>,
@@ -94,6 +97,7 @@ impl Socket {
                 ns,
                 session,
                 handlers: Mutex::new(HashMap::new()),
+                has_quick: AtomicBool::new(false),
                 on_disconnect: Mutex::new(Vec::new()),
                 after_connect: Mutex::new(Vec::new()),
                 acks: Mutex::new(HashMap::new()),
@@ -155,14 +159,18 @@ impl Socket {
     }
 
     fn set_handler(&self, event: &str, run: EventHandler, quick: bool) {
+        if quick {
+            self.inner.has_quick.store(true, SeqCst);
+        }
         lock(&self.inner.handlers).insert(event.to_string(), Handler { run, quick });
     }
 
     /// True if `event` has a handler registered with [`Socket::on_quick`] (and not running).
     pub(crate) fn is_quick(&self, event: &str) -> bool {
-        lock(&self.inner.handlers)
-            .get(event)
-            .is_some_and(|h| h.quick)
+        self.inner.has_quick.load(SeqCst)
+            && lock(&self.inner.handlers)
+                .get(event)
+                .is_some_and(|h| h.quick)
     }
 
     /// Runs `handler` once the client has been told it is connected (after the connect
