@@ -47,6 +47,16 @@ impl RateLimit {
     }
 }
 
+/// What a rate-limited line adds about the lines [`RateLimit::allow`] held back before it:
+/// nothing, or ` (N more since the last such line)`.
+pub fn held_note(held: u64) -> String {
+    if held == 0 {
+        String::new()
+    } else {
+        format!(" ({held} more since the last such line)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use super::connection::{is_timeout, Connection};
 use super::registry::Slot;
 use super::stats::ServiceStats;
 use super::{Limits, Shared};
-use crate::log::RateLimit;
+use crate::log::{held_note, RateLimit};
 use crate::net::{Addr, Stream};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -222,14 +222,6 @@ fn spawn_loop(
                 stats.proto
             );
         }
-    }
-}
-
-fn held_note(held: u64) -> String {
-    if held == 0 {
-        String::new()
-    } else {
-        format!(" ({held} more since the last such line)")
     }
 }
 

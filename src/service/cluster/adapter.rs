@@ -18,7 +18,7 @@ use crate::defaults;
 use crate::server::Metric;
 use crate::service::chat::{rules, Chat, Delivery, MemberInfo, Remote, Uplink, REMOTE_WAIT};
 use crate::service::socketio::chat_app;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -89,6 +89,7 @@ impl Cluster {
                 pending: Mutex::new(HashMap::new()),
                 counter: Counter::default(),
                 request_timeout,
+                partial_log: Mutex::new(crate::log::RateLimit::new(Duration::from_secs(1))),
             }),
             subscriber: Mutex::new(None),
         })
@@ -186,7 +187,10 @@ fn on_message(s: &Arc<Shared>, chat: &Weak<Chat>, requests: &[u8], m: PubSub) {
                         s.stats.ignored.fetch_add(1, Relaxed);
                     }
                 }
-            } else if let Ok(r) = wire::decode_response(&payload) {
+            } else if s.waiting_for_answers() {
+                let Ok(r) = wire::decode_response(&payload) else {
+                    return;
+                };
                 let id = match &r {
                     AdapterResponse::Rooms { request_id, .. }
                     | AdapterResponse::Sockets { request_id, .. } => Some(request_id.as_str()),
@@ -224,7 +228,8 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
         b.rooms.clone()
     };
     // A room left out (`io.except(room)`) is left out whole: a chat member is in one room.
-    rooms.retain(|r| !excepted(&b.except, r));
+    let except = Except::new(&b.except);
+    rooms.retain(|r| !except.has(r));
     // What the rooms here get, made once; a private message, only if it is one.
     let for_rooms = chat_app::remote_of(event, b.args())
         .unwrap_or_else(|| Remote::Foreign(chat_app::packets_of(&b.data)));
@@ -267,9 +272,19 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
     handed
 }
 
-/// True if the room `room` is among the rooms `except` leaves out (rooms compare as keys).
-fn excepted(except: &[String], room: &str) -> bool {
-    except.iter().any(|e| e.eq_ignore_ascii_case(room))
+/// The rooms a request leaves out, as a set to look rooms up in (rooms compare ignoring ASCII
+/// case): one message can name a great many rooms and a great many exceptions.
+struct Except(HashSet<String>);
+
+impl Except {
+    fn new(except: &[String]) -> Except {
+        Except(except.iter().map(|e| e.to_ascii_lowercase()).collect())
+    }
+
+    /// True if `room` is one of the rooms left out.
+    fn has(&self, room: &str) -> bool {
+        !self.0.is_empty() && self.0.contains(&room.to_ascii_lowercase())
+    }
 }
 
 /// Answers another node's request (our own come back to us too: skipped).
@@ -297,10 +312,11 @@ fn answer(s: &Shared, chat: &Chat, r: AdapterRequest) {
             let Some(members) = chat.members_in(keys) else {
                 return;
             };
+            let except = Except::new(&except);
             let sockets: Vec<_> = members
                 .iter()
                 .map(|m| remote_socket(s, m))
-                .filter(|sock| !sock.rooms.iter().any(|r| excepted(&except, r)))
+                .filter(|sock| !sock.rooms.iter().any(|r| except.has(r)))
                 .collect();
             s.publish(response, wire::encode_fetch_response(&request_id, &sockets));
         }

@@ -81,10 +81,19 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         if answers < others {
-            crate::log!(
-                "cluster: {answers} of {others} other nodes answered within {:?}; the answer is partial",
-                self.request_timeout
-            );
+            let held = self
+                .partial_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .allow(Instant::now());
+            if let Some(held) = held {
+                crate::log!(
+                    "cluster: {answers} of {others} other nodes answered within {:?}; the \
+                     answer is partial{}",
+                    self.request_timeout,
+                    crate::log::held_note(held)
+                );
+            }
         }
         sockets
     }

@@ -23,9 +23,11 @@ pub const MAX_REPLY: usize = 128 << 20;
 #[derive(Debug)]
 pub struct RedisConn {
     stream: TcpStream,
-    /// Bytes read and not yet returned as replies start at `start`.
+    /// Bytes read and not yet returned as replies are `buf[start..end]`; past `end` the buffer
+    /// is initialized room for the next read (zeroed once, not on every read).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     /// Commands queued by [`queue`](RedisConn::queue), not yet written.
     out: Vec<u8>,
     limits: Limits,
@@ -87,6 +89,7 @@ impl RedisConn {
             stream,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             out: Vec::new(),
             limits: Limits::default(),
             max_reply: MAX_REPLY,
@@ -155,13 +158,13 @@ impl RedisConn {
     /// server closing the connection `UnexpectedEof`.
     pub fn read_reply(&mut self) -> io::Result<Reply> {
         loop {
-            let pending = &self.buf[self.start..];
+            let pending = &self.buf[self.start..self.end];
             match resp::parse(pending, &self.limits) {
                 Ok(Some((used, reply))) => {
                     self.start += used;
-                    if self.start == self.buf.len() {
-                        self.buf.clear();
+                    if self.start == self.end {
                         self.start = 0;
+                        self.end = 0;
                     }
                     return Ok(reply);
                 }
@@ -175,13 +178,16 @@ impl RedisConn {
                     format!("Redis reply larger than {} bytes", self.max_reply),
                 ));
             }
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
             self.start = 0;
+            self.end = have;
             // Reads grow with the reply, so a large one is not parsed again for every chunk.
             let want = have.max(READ_CHUNK).min(self.max_reply - have);
-            self.buf.resize(have + want, 0);
-            let read = self.stream.read(&mut self.buf[have..]);
-            self.buf.truncate(have + *read.as_ref().unwrap_or(&0));
+            if self.buf.len() < have + want {
+                self.buf.resize(have + want, 0);
+            }
+            let read = self.stream.read(&mut self.buf[have..have + want]);
+            self.end += *read.as_ref().unwrap_or(&0);
             match read {
                 Ok(0) => {
                     return Err(io::Error::new(
@@ -207,11 +213,10 @@ pub fn check(reply: Reply, command: &str) -> io::Result<Reply> {
 
 /// A read timeout said as what it means here: Redis did not answer in time.
 pub(super) fn no_answer(e: io::Error) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            io::Error::new(io::ErrorKind::TimedOut, "Redis did not answer in time")
-        }
-        _ => e,
+    if crate::server::is_timeout(&e) {
+        io::Error::new(io::ErrorKind::TimedOut, "Redis did not answer in time")
+    } else {
+        e
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Health, Publisher, RedisConn, RedisUrl};
 use crate::codec::sio_adapter::AdapterResponse;
+use crate::log::RateLimit;
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
 use std::fmt;
@@ -52,6 +53,8 @@ pub(super) struct Shared {
     pub(super) counter: Counter,
     /// How long a request waits for the other nodes' answers.
     pub(super) request_timeout: Duration,
+    /// Keeps the "answer is partial" line to one a second while a node is slow.
+    pub(super) partial_log: Mutex<RateLimit>,
 }
 
 impl fmt::Debug for Shared {
@@ -67,6 +70,16 @@ impl Shared {
     /// Queues a message for the publisher (never waits; a full queue counts a drop).
     pub(super) fn publish(&self, channel: String, payload: Vec<u8>) -> bool {
         self.publisher.publish(channel.into_bytes(), payload)
+    }
+
+    /// True while a request of ours waits for answers: only then is a message on the shared
+    /// response channel worth decoding.
+    pub(super) fn waiting_for_answers(&self) -> bool {
+        !self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// The id other nodes know the member `id` by (a room of its own, as a socket id is).

@@ -305,11 +305,7 @@ fn listen(
                     PubSub::Other(reply) => return Err(unexpected(&reply)),
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if crate::server::is_timeout(&e) => {}
             Err(e) => return if shared.stopping() { Ok(()) } else { Err(e) },
         }
         if shared.stopping() {
