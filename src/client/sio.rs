@@ -265,6 +265,11 @@ impl SioClient {
         self.writer.emit(event, args, id)
     }
 
+    /// Sends an Engine.IO packet already encoded (`4…` for a Socket.IO packet).
+    pub fn send_eio(&self, text: &str) -> io::Result<()> {
+        self.writer.send_eio(text)
+    }
+
     /// Makes reads return at once (`WouldBlock`) when nothing has arrived.
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         self.stream.set_nonblocking(on)

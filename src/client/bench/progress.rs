@@ -7,7 +7,7 @@
 //! over the last interval, so warm-up and connecting count too: it is a view, not a figure.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -23,10 +23,16 @@ pub const CLEAR: &str = "\x1b[K";
 /// What the scenario counts, for the rate's unit.
 static DONE: AtomicU64 = AtomicU64::new(0);
 
+/// Set while a line is shown: otherwise [`add`] counts nothing (no shared counter written per
+/// datagram or read when nobody looks).
+static SHOWN: AtomicBool = AtomicBool::new(false);
+
 /// Counts `n` more completed operations (round trips, lines, connections; bytes for
 /// `stream`). Cheap enough for a hot loop, but add in batches where one is at hand.
 pub fn add(n: u64) {
-    DONE.fetch_add(n, Relaxed);
+    if SHOWN.load(Relaxed) {
+        DONE.fetch_add(n, Relaxed);
+    }
 }
 
 /// What [`add`] counts, for the line.
@@ -74,6 +80,7 @@ pub fn start(label: String, unit: Unit) -> Progress {
             thread: None,
         };
     }
+    SHOWN.store(true, Relaxed);
     let (stop, stopped) = mpsc::channel::<()>();
     let thread = thread::spawn(move || {
         let began = Instant::now();
@@ -98,6 +105,7 @@ impl Drop for Progress {
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            SHOWN.store(false, Relaxed);
         }
     }
 }

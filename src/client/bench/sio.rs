@@ -7,6 +7,7 @@ use super::echo::{no_connections, IO_TIMEOUT};
 use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
 use crate::client::sio::SioClient;
 use crate::codec::json::Value;
+use crate::codec::socketio;
 use crate::out::why;
 use std::io;
 use std::net::SocketAddr;
@@ -153,9 +154,17 @@ fn ack_lock_step(
         id += 1;
         let mut failed = vec![false; clients.len()];
         let mut acked = 0;
+        // Every client sends the same packet in a round: encoded once.
+        let (text, _) = socketio::encode(&socketio::event(
+            "/",
+            event,
+            vec![Value::from(payload)],
+            Some(id),
+        ));
+        let packet = format!("4{text}");
         for (i, c) in clients.iter().enumerate() {
             sent_at[i] = Instant::now();
-            if let Err(e) = c.emit(event, vec![Value::from(payload)], Some(id)) {
+            if let Err(e) = c.send_eio(&packet) {
                 failed[i] = true;
                 d.first_error.get_or_insert_with(|| why(&e));
             }

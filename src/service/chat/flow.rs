@@ -48,11 +48,6 @@ impl Flow {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Members behind now.
-    pub fn congested(&self) -> usize {
-        self.congested.load(SeqCst)
-    }
-
     /// Waits while some member is behind, at most `max`; returns at once when none is. This is
     /// the only wait a sender makes, and it slows only the sender's own connection.
     pub fn wait_clear(&self, max: Duration) {
