@@ -59,10 +59,13 @@ fn arg<T: std::str::FromStr>(index: usize, default: T) -> T {
     }
 }
 
+/// Connections served at once: room for the comparison's 10,000 idle clients.
+const MAX_CONNS: usize = 12_000;
+
 fn main() -> std::io::Result<()> {
     // As `threadsock serve` does, while this is the only thread: a descriptor table that grows
     // under load makes `accept` wait for an RCU grace period.
-    fd_table::grow(12_000 + fd_table::SPARE, OsLimits::read().nofile);
+    fd_table::grow(MAX_CONNS + fd_table::SPARE, OsLimits::read().nofile);
     let port: u16 = arg(1, 3000);
     let interval = Duration::from_millis(arg(2, 300));
     let timeout = Duration::from_millis(arg(3, 200));
@@ -99,7 +102,7 @@ fn main() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     // Room for the comparison's 10,000 idle clients (the suites open a few).
     let mut server = Server::new(Limits {
-        max_conns: 12_000,
+        max_conns: MAX_CONNS,
         ..Limits::default()
     });
     server.add_tcp("socketio", listener, move |conn| web::serve(conn, &routes))?;

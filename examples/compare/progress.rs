@@ -5,8 +5,8 @@
 
 use std::io::{self, IsTerminal, Write};
 
-/// What `threadsock bench` ends each progress update with (see `client::bench::progress`).
-const CLEAR: &str = "\x1b[K";
+// What `threadsock bench` ends each progress update with.
+use threadsock::client::bench::progress::CLEAR;
 /// The longest line drawn, so that it never wraps on an 80-column terminal.
 const WIDTH: usize = 79;
 

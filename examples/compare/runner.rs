@@ -57,13 +57,9 @@ pub struct Place {
 
 /// The server's resident set, from `/proc`.
 fn rss_kb(pid: u32) -> Option<f64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    threadsock::client::bench::procfs::read(pid)?
+        .rss_kb
+        .map(|kb| kb as f64)
 }
 
 /// The `threadsock bench` command for `run` against `server`.
@@ -117,7 +113,7 @@ pub fn bench(
     let mut cmd = command(env, quick, out, run, target, server);
     let relay = progress::wanted();
     if relay {
-        cmd.env("THREADSOCK_PROGRESS", "1");
+        cmd.env(threadsock::client::bench::progress::FORCE_ENV, "1");
     }
     let before = rss_kb(server.pid());
     let mut child = cmd
