@@ -146,7 +146,8 @@ pub(crate) fn write_patiently(
     Ok(())
 }
 
-fn fail(out: &impl Output, e: io::Error) -> io::Result<()> {
+/// Shuts the socket under `out` down (so the connection's reader ends too) and returns `e`.
+pub(crate) fn fail<T>(out: &impl Output, e: io::Error) -> io::Result<T> {
     let _ = out.socket().shutdown(Shutdown::Both);
     Err(e)
 }

@@ -248,7 +248,13 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
     // this thread at most REMOTE_WAIT for it.
     let deadline = Instant::now() + REMOTE_WAIT;
     let mut handed = 0;
+    // A room named twice (or in two spellings of one key) gets the broadcast once.
+    let mut seen = HashSet::new();
     for room in &rooms {
+        let key = rules::key(room);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
         let (key, remote) = match (s.member_of(room), &private) {
             // To one member here (a private message, found by a fetch).
             (Some(to), Some((from, text))) => (
@@ -260,7 +266,7 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
                 },
             ),
             (Some(_), None) => continue,
-            (None, _) => (rules::key(room), for_rooms.clone()),
+            (None, _) => (key, for_rooms.clone()),
         };
         if chat.remote_until(key, remote, deadline) {
             handed += 1;

@@ -17,6 +17,7 @@ use super::session::{Pending, Session};
 use super::ws_writer::frame;
 use crate::server::{is_timeout, CountingWriter};
 use crate::service::chat::outbox::Outbox;
+use crate::service::chat::writer::fail;
 use std::cell::Cell;
 use std::io::{self, Write};
 use std::net::Shutdown;
@@ -149,9 +150,4 @@ fn write_once(out: &mut CountingWriter, bytes: &[u8], outbox: &Outbox) -> io::Re
             Err(e) => return fail(out, e),
         }
     }
-}
-
-fn fail(out: &CountingWriter, e: io::Error) -> io::Result<usize> {
-    let _ = out.stream().shutdown(Shutdown::Both);
-    Err(e)
 }
