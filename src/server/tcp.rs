@@ -275,10 +275,9 @@ fn hand_to_spawner(
     stats: &ServiceStats,
     spawner: &crossbeam_channel::Sender<Admitted>,
 ) {
-    let stream = Arc::clone(admitted.conn.stream());
-    if spawner.send(admitted).is_err() {
-        // The slot went back with the dropped request.
-        refuse(&stream, stats);
+    if let Err(crossbeam_channel::SendError(admitted)) = spawner.send(admitted) {
+        // Its slot goes back when it is dropped, after the refusal.
+        refuse(admitted.conn.stream(), stats);
     }
 }
 

@@ -76,11 +76,8 @@ impl Hub {
     /// Queues `d` for one member, in its format.
     pub(super) fn deliver(&mut self, id: MemberId, d: &Delivery<'_>) {
         if let Some(m) = self.members.get_mut(&id) {
-            let mut packets = Vec::with_capacity(1);
-            m.render.render_into(d, &mut packets);
-            for packet in packets {
-                Self::push(&mut self.dirty, id, m, packet);
-            }
+            Self::mark(&mut self.dirty, id, m, true);
+            m.render.render_into(d, &mut m.pending);
         }
     }
 
