@@ -153,12 +153,14 @@ impl SioClient {
     /// client before any Engine.IO packet.
     fn websocket(addr: SocketAddr, sid: Option<&str>, timeout: Duration) -> io::Result<Self> {
         let mut s = tcp(addr, timeout)?;
-        write!(
-            s,
+        // Formatted first and written in one call, as a browser sends its request: `write!`
+        // straight to the socket would send each piece in a segment of its own.
+        let request = format!(
             "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n",
             query("websocket", sid)
-        )?;
+        );
+        s.write_all(request.as_bytes())?;
         let (head, rest) = read_head(&mut s)?;
         let (code, line) = status(&head);
         if code != 101 {
@@ -198,11 +200,11 @@ impl SioClient {
     pub fn connect_upgrade(addr: SocketAddr, timeout: Duration) -> io::Result<Self> {
         let mut s = tcp(addr, timeout)?;
         // `Connection: close` makes the server close first, so it keeps the TIME_WAIT.
-        write!(
-            s,
+        let request = format!(
             "GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
             query("polling", None)
-        )?;
+        );
+        s.write_all(request.as_bytes())?;
         let (head, mut body) = read_head(&mut s)?;
         let (code, line) = status(&head);
         if code != 200 {
