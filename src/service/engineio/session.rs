@@ -98,6 +98,9 @@ pub(super) struct WsLink {
     /// Writers running (one at a time; a second starts only after the first parked): writer
     /// threads, and the session's own thread while it writes through.
     pub(super) writers: usize,
+    /// Threads in `wait_writers`, waiting for `writers` to reach 0: the last writer wakes
+    /// them only if there are any (a futex call per write-through otherwise).
+    pub(super) writer_waiters: usize,
     /// True while the socket's write timeout is the write-through's brief one (a writer
     /// thread sets its own when it starts).
     pub(super) brief_timeout: bool,

@@ -236,6 +236,9 @@ fn next_message(
 /// on polling), and the socket shut down once a writer has written what was queued.
 #[inline(never)]
 fn finish(session: &Arc<Session>, conn: &mut Connection, close_code: Option<u16>) {
+    // Nothing more is read: the reader writes the last frames itself when no writer holds the
+    // outbox, rather than start a writer thread for them (see `Session::send_frame`).
+    let own = session.own_thread();
     if let Some(code) = close_code {
         let mut frame = Vec::new();
         ws::encode_close(code, "", &mut frame);
@@ -257,6 +260,7 @@ fn finish(session: &Arc<Session>, conn: &mut Connection, close_code: Option<u16>
     } else {
         session.close(CloseReason::TransportClose);
     }
+    drop(own);
     // The session's close queued a close frame (or ours went first): a writer writes it, then
     // shuts the socket down. Shutting it down here first would lose the frame.
     session.wait_writers();
@@ -349,6 +353,8 @@ fn on_message(
         }
         ws::Message::Pong(_) => {}
         ws::Message::Close(code) => {
+            // The reader writes the answering close frame itself (see `Session::send_frame`).
+            let _own = session.own_thread();
             let mut frame = Vec::new();
             ws::encode_close(code.map_or(1000, |c| c.0), "", &mut frame);
             send_frame(session, conn, &frame, true);

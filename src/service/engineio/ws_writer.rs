@@ -69,14 +69,24 @@ impl Session {
 
     /// Queues a ready frame to follow what is already queued; `last` closes the connection
     /// after it. False if no writer will ever take it (the last one has finished for good).
+    /// On the session's own thread it is written through, as its packets are (the reader
+    /// answering a close is marked so: no writer thread is started for the last frame).
     pub(super) fn send_frame(&self, frame: &[u8], last: bool) -> bool {
         let mut bytes = Vec::with_capacity(frame.len() + 1);
         bytes.push(if last { LAST_FRAME } else { FRAME });
         bytes.extend_from_slice(frame);
-        let sent = self
-            .sender
-            .hand_over_ungated(vec![bytes.into()], &self.flow, UNBOUNDED);
-        matches!(sent, HandOver::Sent | HandOver::Behind)
+        let batch = vec![bytes.into()];
+        let own = self.is_own_thread();
+        let sent = if own {
+            self.sender.hand_over_quietly(batch, &self.flow, UNBOUNDED)
+        } else {
+            self.sender.hand_over_ungated(batch, &self.flow, UNBOUNDED)
+        };
+        let sent = matches!(sent, HandOver::Sent | HandOver::Behind);
+        if sent && own {
+            self.write_through();
+        }
+        sent
     }
 
     /// The WebSocket part of a close: the client gets a close frame after what is queued, or,
@@ -191,13 +201,14 @@ impl Session {
 
     /// A writer (a thread, or the own thread writing through) is done with the outbox.
     pub(super) fn writer_ended(&self) {
-        let none_left = {
+        let wake = {
             let mut link = lock(&self.ws);
             link.writers -= 1;
-            link.writers == 0
+            link.writers == 0 && link.writer_waiters > 0
         };
-        // Only `wait_writers` waits, and only for none: no futex wake per write-through.
-        if none_left {
+        // Only `wait_writers` waits, and only for none; std's condition variable makes a
+        // futex call per notify, waiter or not, so none is made for nobody.
+        if wake {
             self.ws_idle.notify_all();
         }
     }
@@ -230,10 +241,11 @@ impl Session {
     pub(super) fn wait_writers(&self) {
         let deadline = Instant::now() + WRITER_WAIT;
         let mut link = lock(&self.ws);
+        link.writer_waiters += 1;
         while link.writers > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return;
+                break;
             }
             link = self
                 .ws_idle
@@ -241,6 +253,7 @@ impl Session {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        link.writer_waiters -= 1;
     }
 }
 

@@ -17,7 +17,7 @@ use crate::codec::socketio::{self, Packet, PacketType};
 use crate::service::engineio::{CloseReason, EngineHandler, Message, Session};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread;
 use std::time::Duration;
 
@@ -37,6 +37,10 @@ const INBOX: usize = 16;
 const CLIENT_STACK: usize = 1024 * 1024;
 /// How long a client's thread waits for more work before it ends.
 const LINGER: Duration = Duration::from_millis(250);
+
+/// A reader waiting for room in a full inbox looks again at least this often (it is woken
+/// whenever room is made, or the client's thread ends).
+const ROOM_RECHECK: Duration = Duration::from_secs(1);
 
 /// What the reading side hands the client's thread.
 enum Inbound {
@@ -66,6 +70,37 @@ struct Inbox {
     idle: bool,
     /// A quick handler runs on a reading thread: the client's thread takes nothing meanwhile.
     inline: bool,
+    /// Threads waiting on `changed`: the client's thread for a packet, a reader for room.
+    waiters: usize,
+}
+
+impl Shared {
+    /// Lets go of the inbox and wakes whoever waits on it. Only if someone does: std's
+    /// condition variable makes a futex call per notify, waiter or not, and a busy client
+    /// would pay one per packet.
+    fn tell(&self, inbox: MutexGuard<'_, Inbox>) {
+        let wake = inbox.waiters > 0;
+        // Told once the lock is let go: a thread woken under it would wait for it again.
+        drop(inbox);
+        if wake {
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits on `changed`, at most `timeout`, counted among its waiters; true if it timed out.
+    fn wait<'a>(
+        &self,
+        mut inbox: MutexGuard<'a, Inbox>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, Inbox>, bool) {
+        inbox.waiters += 1;
+        let (mut inbox, timeout) = self
+            .changed
+            .wait_timeout(inbox, timeout)
+            .unwrap_or_else(|e| e.into_inner());
+        inbox.waiters -= 1;
+        (inbox, timeout.timed_out())
+    }
 }
 
 /// State shared by the reading side and the client's thread.
@@ -148,7 +183,7 @@ impl EngineHandler for Client {
         let mut inbox = lock(&self.shared.inbox);
         if inbox.running {
             // The client's thread sees it, disconnects the sockets and ends.
-            self.shared.changed.notify_all();
+            self.shared.tell(inbox);
             return;
         }
         if lock(&self.shared.sockets).is_empty() {
@@ -268,10 +303,8 @@ impl Client {
             if inbox.queue.len() < INBOX || !(inbox.running || inbox.inline) {
                 break;
             }
-            inbox = shared
-                .changed
-                .wait(inbox)
-                .unwrap_or_else(|e| e.into_inner());
+            // Woken when it empties or ends; the bound only re-checks.
+            inbox = shared.wait(inbox, ROOM_RECHECK).0;
         }
         if let Some(socket) = quick {
             if inbox.queue.is_empty() && !inbox.inline && (!inbox.running || inbox.idle) {
@@ -282,9 +315,7 @@ impl Client {
         }
         if inbox.running || inbox.inline {
             inbox.queue.push_back(inbound);
-            // Told once the lock is let go: a thread woken under it would wait for it again.
-            drop(inbox);
-            shared.changed.notify_all();
+            shared.tell(inbox);
             return Ok(Then::Nothing);
         }
         // The queue is empty while no thread runs: the packet goes with the thread, and the
@@ -335,13 +366,11 @@ impl Drop for Job {
 /// dropped (its session is closing, or its server gone), and a reader waiting on a full inbox
 /// woken to see it.
 fn ended(shared: &Shared) {
-    {
-        let mut inbox = lock(&shared.inbox);
-        inbox.queue = VecDeque::new();
-        inbox.running = false;
-        inbox.idle = false;
-    }
-    shared.changed.notify_all();
+    let mut inbox = lock(&shared.inbox);
+    inbox.queue = VecDeque::new();
+    inbox.running = false;
+    inbox.idle = false;
+    shared.tell(inbox);
 }
 
 /// If the client's thread unwinds from a panicking handler: marks it ended, so the reader
@@ -413,8 +442,7 @@ fn next(shared: &Shared) -> Option<Inbound> {
         if !inbox.inline {
             if let Some(inbound) = inbox.queue.pop_front() {
                 inbox.idle = false;
-                drop(inbox);
-                shared.changed.notify_all();
+                shared.tell(inbox);
                 return Some(inbound);
             }
             if waited {
@@ -426,12 +454,7 @@ fn next(shared: &Shared) -> Option<Inbound> {
             }
         }
         inbox.idle = inbox.queue.is_empty();
-        let (guard, timeout) = shared
-            .changed
-            .wait_timeout(inbox, LINGER)
-            .unwrap_or_else(|e| e.into_inner());
-        inbox = guard;
-        waited = timeout.timed_out();
+        (inbox, waited) = shared.wait(inbox, LINGER);
     }
 }
 

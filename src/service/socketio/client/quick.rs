@@ -52,8 +52,7 @@ impl Client {
         if outcome.is_err() {
             // As when the client's thread unwinds: the caller closes the session (a protocol
             // error), which disconnects its sockets on a thread of their own.
-            drop(inbox);
-            self.shared.changed.notify_all();
+            self.shared.tell(inbox);
             return Err(format!("the handler of quick event {name:?} panicked"));
         }
         self.hand_on(inbox);
@@ -68,8 +67,7 @@ impl Client {
             return;
         }
         if inbox.running {
-            drop(inbox);
-            shared.changed.notify_all();
+            shared.tell(inbox);
             return;
         }
         inbox.running = true;
