@@ -5,8 +5,9 @@
 //! counts with or without the `-> ` prefix (the seed's chat prefixes only a chunk's first line).
 //! `chat-slow` runs the fan-out twice, the second time with clients that join and never read.
 
+use super::chat_lines::{take_lines, Seen, Sequence};
 use super::echo::connect_all;
-use super::{load_threads, progress, BenchOptions, Histogram, Report};
+use super::{load_threads, progress, BenchOptions, Report};
 use crate::net::Stream;
 use crate::out::why;
 use std::io::{self, BufWriter, Read, Write};
@@ -24,20 +25,9 @@ const MAX_LINE: usize = 64 * 1024;
 
 struct Receiver {
     stream: Stream,
+    /// A line begun in an earlier read.
     partial: Vec<u8>,
-    synced: bool,
-    next_seq: u64,
-    got: u64,
-}
-
-/// What one reader thread saw.
-#[derive(Default)]
-struct Seen {
-    delivered: u64,
-    lost: u64,
-    errors: u64,
-    hist: Histogram,
-    last: Option<Instant>,
+    seq: Sequence,
 }
 
 /// Runs the fan-out; `--duration` bounds how long delivery may take after sending starts.
@@ -73,9 +63,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         groups[i % threads].push(Receiver {
             stream: s,
             partial: Vec::new(),
-            synced: false,
-            next_seq: 0,
-            got: 0,
+            seq: Sequence::default(),
         });
     }
     let readers: Vec<_> = groups
@@ -201,6 +189,8 @@ fn stop_readers(
     }
 }
 
+/// Reads `group` in turn until every receiver has all `m` lines or the deadline passes; what
+/// it saw, and when it last read.
 fn read_group(
     mut group: Vec<Receiver>,
     m: u64,
@@ -212,67 +202,41 @@ fn read_group(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let end = *deadline.lock().unwrap_or_else(|e| e.into_inner());
-        if Instant::now() >= end || group.iter().all(|r| r.got >= m) {
+        if Instant::now() >= end || group.iter().all(|r| r.seq.got >= m) {
             break;
         }
-        for r in group.iter_mut().filter(|r| r.got < m) {
+        for r in group.iter_mut().filter(|r| r.seq.got < m) {
             let n = match r.stream.read(&mut buf) {
                 Ok(0) => {
                     seen.errors += 1;
-                    r.got = m; // closed early: the rest is counted as lost
+                    r.seq.got = m; // closed early: the rest is counted as lost
                     continue;
                 }
                 Ok(n) => n,
                 Err(e) if crate::server::is_timeout(&e) => continue,
                 Err(_) => {
                     seen.errors += 1;
-                    r.got = m;
+                    r.seq.got = m;
                     continue;
                 }
             };
-            r.partial.extend_from_slice(&buf[..n]);
             let before = seen.delivered;
             let now_us = epoch.elapsed().as_micros() as u64;
-            let mut consumed = 0;
-            while let Some(pos) = r.partial[consumed..].iter().position(|&b| b == b'\n') {
-                let line = &r.partial[consumed..consumed + pos];
-                consumed += pos + 1;
-                // The seed's chat forwards each received chunk once as `-> ` + chunk, so a
-                // chunk of several lines arrives with the prefix on its first line only.
-                let (body, prefixed) = match line.strip_prefix(b"-> ") {
-                    Some(body) => (body, true),
-                    None => (line, false),
-                };
-                if body.starts_with(b"sync") {
-                    if !r.synced {
-                        r.synced = true;
-                        synced.fetch_add(1, Relaxed);
-                    }
-                    continue;
-                }
-                let mut fields = body.split(|&b| b == b' ');
-                let num = |f: Option<&[u8]>| {
-                    f.and_then(|f| std::str::from_utf8(f).ok())
-                        .and_then(|s| s.parse::<u64>().ok())
-                };
-                let (Some(seq), Some(ts)) = (num(fields.next()), num(fields.next())) else {
-                    if prefixed {
-                        seen.errors += 1;
-                    }
-                    continue; // unprefixed: a notice or anything else the server adds
-                };
-                if seq < r.next_seq {
-                    seen.errors += 1; // duplicate or out of order
-                    continue;
-                }
-                seen.lost += seq - r.next_seq;
-                r.next_seq = seq + 1;
-                r.got = seq + 1;
-                seen.delivered += 1;
-                seen.hist.record(now_us.saturating_sub(ts));
+            // Scanned where it was read; only a line left unfinished is copied aside.
+            let newly_synced = if r.partial.is_empty() {
+                let (used, newly) = take_lines(&buf[..n], &mut r.seq, &mut seen, now_us);
+                r.partial.extend_from_slice(&buf[used..n]);
+                newly
+            } else {
+                r.partial.extend_from_slice(&buf[..n]);
+                let (used, newly) = take_lines(&r.partial, &mut r.seq, &mut seen, now_us);
+                r.partial.drain(..used);
+                newly
+            };
+            if newly_synced {
+                synced.fetch_add(1, Relaxed);
             }
             progress::add(seen.delivered - before);
-            r.partial.drain(..consumed);
             if r.partial.len() > MAX_LINE {
                 seen.errors += 1;
                 r.partial.clear();

@@ -3,6 +3,7 @@
 //! is not the thing being measured; where it might be, the summary says so.
 
 mod chat;
+mod chat_lines;
 mod echo;
 pub mod histogram;
 mod idle;

@@ -1,0 +1,205 @@
+//! The chat receivers' line scanner: finds each line of `<seq> <send time µs> <pad>` in what
+//! a receiver read, checks its sequence and records its latency. It is the load generator's
+//! inner loop (one call per line delivered), so it looks for newlines a word at a time and
+//! reads the two numbers digit by digit: a slower scanner would bound the rate measured, not
+//! the server.
+
+use super::Histogram;
+use std::time::Instant;
+
+/// What one reader thread saw.
+#[derive(Default)]
+pub(super) struct Seen {
+    pub(super) delivered: u64,
+    pub(super) lost: u64,
+    pub(super) errors: u64,
+    pub(super) hist: Histogram,
+    /// When the thread last read anything.
+    pub(super) last: Option<Instant>,
+}
+
+/// Where one receiver's sequence stands.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Sequence {
+    /// It has seen a `sync` line.
+    pub(super) synced: bool,
+    /// The sequence number expected next.
+    pub(super) next_seq: u64,
+    /// Lines counted (delivered or lost) so far.
+    pub(super) got: u64,
+}
+
+/// Takes every whole line of `data`, returns how many bytes they used (the rest is a partial
+/// line). `newly_synced` is true if a `sync` line was this receiver's first.
+pub(super) fn take_lines(
+    data: &[u8],
+    seq_state: &mut Sequence,
+    seen: &mut Seen,
+    now_us: u64,
+) -> (usize, bool) {
+    let mut consumed = 0;
+    let mut newly_synced = false;
+    while let Some(pos) = find_newline(&data[consumed..]) {
+        let line = &data[consumed..consumed + pos];
+        consumed += pos + 1;
+        // The seed's chat forwards each received chunk once as `-> ` + chunk, so a chunk of
+        // several lines arrives with the prefix on its first line only.
+        let (body, prefixed) = match line.strip_prefix(b"-> ") {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        if body.starts_with(b"sync") {
+            if !seq_state.synced {
+                seq_state.synced = true;
+                newly_synced = true;
+            }
+            continue;
+        }
+        let parsed = leading_number(body).and_then(|(seq, rest)| {
+            let (ts, _) = leading_number(rest)?;
+            Some((seq, ts))
+        });
+        let Some((seq, ts)) = parsed else {
+            if prefixed {
+                seen.errors += 1;
+            }
+            continue; // unprefixed: a notice or anything else the server adds
+        };
+        if seq < seq_state.next_seq {
+            seen.errors += 1; // duplicate or out of order
+            continue;
+        }
+        seen.lost += seq - seq_state.next_seq;
+        seq_state.next_seq = seq + 1;
+        seq_state.got = seq + 1;
+        seen.delivered += 1;
+        seen.hist.record(now_us.saturating_sub(ts));
+    }
+    (consumed, newly_synced)
+}
+
+/// The decimal number that starts `s`, ended by a space or the end of `s`, and what follows
+/// the space. `None` if `s` does not start with one (or it overflows).
+fn leading_number(s: &[u8]) -> Option<(u64, &[u8])> {
+    let mut n: u64 = 0;
+    let mut digits = 0;
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                digits += 1;
+            }
+            b' ' => break,
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let rest = s.get(digits + 1..).unwrap_or(&[]);
+    Some((n, rest))
+}
+
+/// The index of the first `\n` in `s`, eight bytes at a time.
+pub(super) fn find_newline(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let x = word ^ NEWLINES;
+        // A byte of `x` is zero where `word` has a newline; the lowest such byte is exact.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| at + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_newline_agrees_with_a_plain_search_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                // Bytes one off from a newline must not count as one.
+                s.iter_mut().step_by(3).for_each(|b| *b = b'\n' + 1);
+                s.iter_mut().skip(1).step_by(5).for_each(|b| *b = b'\n' - 1);
+                s.iter_mut().skip(2).step_by(7).for_each(|b| *b = 0x8a);
+                if at < len {
+                    s[at] = b'\n';
+                    s.iter_mut()
+                        .skip(at + 1)
+                        .step_by(2)
+                        .for_each(|b| *b = b'\n');
+                }
+                let plain = s.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&s), plain, "len {len} at {at}: {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn leading_numbers() {
+        assert_eq!(leading_number(b"12 34 x"), Some((12, &b"34 x"[..])));
+        assert_eq!(leading_number(b"7"), Some((7, &b""[..])));
+        assert_eq!(leading_number(b"7 "), Some((7, &b""[..])));
+        assert_eq!(leading_number(b" 7"), None);
+        assert_eq!(leading_number(b""), None);
+        assert_eq!(leading_number(b"1a 2"), None);
+        assert_eq!(leading_number(b"99999999999999999999999 1"), None);
+    }
+
+    fn scan(data: &[u8], state: &mut Sequence, seen: &mut Seen) -> (usize, bool) {
+        take_lines(data, state, seen, 1_000)
+    }
+
+    #[test]
+    fn lines_with_and_without_the_prefix_count_in_order() {
+        let mut state = Sequence::default();
+        let mut seen = Seen::default();
+        let data = b"-> sync\n-> 0 900 xx\n1 950 xx\n* someone joined\n-> 3 990 x\n-> 4 99";
+        let (used, synced) = scan(data, &mut state, &mut seen);
+        assert!(synced);
+        assert_eq!(used, data.len() - b"-> 4 99".len());
+        assert_eq!((seen.delivered, seen.lost, seen.errors), (3, 1, 0));
+        assert_eq!(state.next_seq, 4);
+        assert_eq!(state.got, 4);
+        // A second sync is not new; a duplicate and a malformed prefixed line are errors.
+        let (_, synced) = scan(b"-> sync\n-> 2 1 x\n-> x y\n", &mut state, &mut seen);
+        assert!(!synced);
+        assert_eq!(seen.errors, 2);
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_count() {
+        let data = b"-> sync\n-> 0 900 xx\n1 950 xx\n-> 2 990 x\n";
+        let whole = {
+            let mut state = Sequence::default();
+            let mut seen = Seen::default();
+            scan(data, &mut state, &mut seen);
+            (state, seen.delivered)
+        };
+        for split in 0..=data.len() {
+            let mut state = Sequence::default();
+            let mut seen = Seen::default();
+            let (used, _) = scan(&data[..split], &mut state, &mut seen);
+            let mut rest = data[used..split].to_vec();
+            rest.extend_from_slice(&data[split..]);
+            let (used2, _) = scan(&rest, &mut state, &mut seen);
+            assert_eq!(used2, rest.len(), "split at {split}");
+            assert_eq!((state.clone(), seen.delivered), whole, "split at {split}");
+        }
+    }
+}
