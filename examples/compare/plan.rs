@@ -206,7 +206,7 @@ pub fn plan(quick: bool) -> Vec<Run> {
     for conns in [1, 100] {
         runs.push(run("echo", Group::Unix, Service::Echo, conns, 64));
     }
-    let deliveries = if quick { 1_000_000 } else { 3_000_000 };
+    let deliveries = if quick { 3_000_000 } else { 10_000_000 };
     for clients in [10, 100, 1000] {
         let mut r = run("chat", Group::Chat, Service::Chat, clients, 64);
         r.messages = (deliveries / clients).clamp(1000, 100_000);

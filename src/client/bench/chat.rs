@@ -190,7 +190,7 @@ fn stop_readers(
 }
 
 /// Reads `group` in turn until every receiver has all `m` lines or the deadline passes; what
-/// it saw, and when it last read.
+/// it saw (with when it last read).
 fn read_group(
     mut group: Vec<Receiver>,
     m: u64,
