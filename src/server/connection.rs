@@ -135,6 +135,12 @@ impl Write for CountingWriter {
         Ok(n)
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = (&*self.stream).write_vectored(bufs)?;
+        self.stats.bytes_out.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }

@@ -7,7 +7,7 @@ use super::outbox::Outbox;
 use super::queue::NoItem;
 use crate::net::Stream;
 use crate::server::{is_timeout, CountingWriter};
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -21,14 +21,16 @@ pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
 /// in the socket buffer (or at the timeout), and progress is counted when it returns: smaller
 /// writes keep the stall clock true to what a slow reader actually accepts.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// The most pieces one vectored write is given (well under the system's `IOV_MAX` of 1,024).
+const WRITE_SLICES: usize = 64;
 
 /// How a transport turns packets into bytes on its connection.
 pub trait Framer: Send {
     /// Appends the framing of `packets` (one batch, in order) to `out`.
     fn frame(&mut self, packets: &[Packet], out: &mut Vec<u8>);
 
-    /// True if [`Framer::frame`] only joins the packets' bytes: a batch of one packet is then
-    /// written as it is, without copying it first.
+    /// True if [`Framer::frame`] only joins the packets' bytes: a batch is then written from
+    /// the packets themselves (a vectored write), without copying them together first.
     fn is_plain(&self) -> bool {
         false
     }
@@ -75,8 +77,8 @@ pub fn run<W: Output>(
                     break;
                 }
                 outbox.take_waiting(&mut batch);
-                // One plain packet (an `nc` run) goes out as it is, not copied.
-                plain = batch.len() == 1 && framer.is_plain();
+                // Plain packets (`nc` runs) go out as they are, not copied.
+                plain = framer.is_plain();
                 if !plain {
                     framer.frame(&batch, &mut buf);
                 }
@@ -88,11 +90,11 @@ pub fn run<W: Output>(
                 close = tick.is_some() && !framer.tick(&mut buf);
             }
         }
-        let bytes: &[u8] = match &batch_done[..] {
-            [only] if plain => only,
-            _ => &buf,
+        let written = if plain {
+            write_packets_patiently(&mut out, &batch_done, outbox)
+        } else {
+            write_patiently(&mut out, &buf, outbox)
         };
-        let written = write_patiently(&mut out, bytes, outbox);
         outbox.written(&batch_done);
         buf.clear();
         if buf.capacity() > KEEP_BUFFER {
@@ -144,6 +146,63 @@ pub(crate) fn write_patiently(
         }
     }
     Ok(())
+}
+
+/// As [`write_patiently`], for plain packets: each call hands the socket up to [`WRITE_CHUNK`]
+/// bytes of them, in up to [`WRITE_SLICES`] pieces, from where they lie (`writev`).
+pub(crate) fn write_packets_patiently(
+    out: &mut impl Output,
+    packets: &[Packet],
+    outbox: &Outbox,
+) -> io::Result<()> {
+    // The first packet not wholly written, and how much of it is.
+    let (mut index, mut offset) = (0, 0);
+    let mut last_progress = Instant::now();
+    loop {
+        while packets.get(index).is_some_and(|p| p.len() == offset) {
+            (index, offset) = (index + 1, 0);
+        }
+        if index == packets.len() {
+            return Ok(());
+        }
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let (mut count, mut room) = (0, WRITE_CHUNK);
+        for (i, p) in packets[index..].iter().enumerate() {
+            if room == 0 || count == WRITE_SLICES {
+                break;
+            }
+            let bytes: &[u8] = if i == 0 { &p[offset..] } else { p };
+            let take = bytes.len().min(room);
+            slices[count] = IoSlice::new(&bytes[..take]);
+            (count, room) = (count + 1, room - take);
+        }
+        match out.write_vectored(&slices[..count]) {
+            Ok(0) => return fail(out, io::ErrorKind::WriteZero.into()),
+            Ok(mut n) => {
+                while n > 0 {
+                    let left = packets[index].len() - offset;
+                    if n < left {
+                        offset += n;
+                        break;
+                    }
+                    n -= left;
+                    (index, offset) = (index + 1, 0);
+                }
+                last_progress = Instant::now();
+                outbox.progressed();
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                if outbox.is_kicked() {
+                    return Err(e);
+                }
+                if last_progress.elapsed() >= WRITE_STALL {
+                    return fail(out, e);
+                }
+            }
+            Err(e) => return fail(out, e),
+        }
+    }
 }
 
 /// Shuts the socket under `out` down (so the connection's reader ends too) and returns `e`.
@@ -258,5 +317,62 @@ mod tests {
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"[bye]");
+    }
+
+    /// Takes at most `step` bytes per call, from however many slices.
+    struct Trickle {
+        got: Vec<u8>,
+        step: usize,
+        socket: Stream,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let mut room = self.step;
+            for b in bufs {
+                let take = b.len().min(room);
+                self.got.extend_from_slice(&b[..take]);
+                room -= take;
+            }
+            Ok(self.step - room)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Output for Trickle {
+        fn socket(&self) -> &Stream {
+            &self.socket
+        }
+    }
+
+    #[test]
+    fn plain_packets_are_written_whole_and_in_order_whatever_each_call_takes() {
+        let (server, _client) = pair();
+        let flow = Flow::new();
+        let marks = Marks::for_outbox(16, 16);
+        let (alive, _done) = crossbeam_channel::bounded::<()>(0);
+        let (_sender, outbox) = outbox(&flow, marks, alive);
+        // Empty packets, and more pieces and bytes than one call is given.
+        let mut packets: Vec<Packet> = vec![Packet::from(""), Packet::from("ab")];
+        packets.extend((0..WRITE_SLICES + 5).map(|i| Packet::from(format!("{i};"))));
+        packets.push(Packet::from(vec![b'x'; WRITE_CHUNK + 3]));
+        packets.push(Packet::from(""));
+        let expected: Vec<u8> = packets.iter().flat_map(|p| p.to_vec()).collect();
+        let mut out = Trickle {
+            got: Vec::new(),
+            step: 0,
+            socket: server.into(),
+        };
+        for step in [1, 2, 7, 100, WRITE_CHUNK, usize::MAX / 2] {
+            out.got.clear();
+            out.step = step;
+            write_packets_patiently(&mut out, &packets, &outbox).unwrap();
+            assert_eq!(out.got, expected, "step {step}");
+        }
     }
 }
