@@ -324,6 +324,11 @@ pub fn summary(opts: &BenchOptions, r: &Report) -> String {
         "  connection failures {}  errors {}",
         r.connect_failures, r.errors
     );
+    if r.connect_failures + r.errors > 0 {
+        if let Some(e) = &r.first_error {
+            let _ = writeln!(s, "  first error: {e}");
+        }
+    }
     if let Some(f) = r.server {
         let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
         let _ = writeln!(
