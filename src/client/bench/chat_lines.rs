@@ -1,8 +1,8 @@
-//! The chat receivers' line scanner: finds each line of `<seq> <send time µs> <pad>` in what
-//! a receiver read, checks its sequence and records its latency. It is the load generator's
-//! inner loop (one call per line delivered), so it looks for newlines a word at a time and
-//! reads the two numbers digit by digit: a slower scanner would bound the rate measured, not
-//! the server.
+//! The chat receivers' line scanner: finds each line of `<seq> <send time µs> <pad>` in what a
+//! receiver read, checks its sequence (a check the Socket.IO fan-out shares) and records its
+//! latency. It is the load generator's inner loop (one call per line delivered), so it looks
+//! for newlines a word at a time and reads the two numbers digit by digit: a slower scanner
+//! would bound the rate measured, not the server.
 
 use super::Histogram;
 use std::time::Instant;
@@ -18,7 +18,7 @@ pub(super) struct Seen {
     pub(super) last: Option<Instant>,
 }
 
-/// Where one receiver's sequence stands.
+/// Where one receiver's sequence stands (a chat's lines, a Socket.IO room's messages).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Sequence {
     /// It has seen a `sync` line.
@@ -27,6 +27,17 @@ pub(super) struct Sequence {
     pub(super) next_seq: u64,
     /// Lines counted (delivered or lost) so far.
     pub(super) got: u64,
+}
+
+impl Sequence {
+    /// Message `seq` arrived: how many were lost before it, or `None` if it is a duplicate or
+    /// came out of order (an error; the sequence stays where it was).
+    pub(super) fn arrive(&mut self, seq: u64) -> Option<u64> {
+        let lost = seq.checked_sub(self.next_seq)?;
+        self.next_seq = seq + 1;
+        self.got = seq + 1;
+        Some(lost)
+    }
 }
 
 /// Takes every whole line of `data`, returns how many bytes they used (the rest is a partial
@@ -65,13 +76,11 @@ pub(super) fn take_lines(
             }
             continue; // unprefixed: a notice or anything else the server adds
         };
-        if seq < seq_state.next_seq {
+        let Some(lost) = seq_state.arrive(seq) else {
             seen.errors += 1; // duplicate or out of order
             continue;
-        }
-        seen.lost += seq - seq_state.next_seq;
-        seq_state.next_seq = seq + 1;
-        seq_state.got = seq + 1;
+        };
+        seen.lost += lost;
         seen.delivered += 1;
         seen.hist.record(now_us.saturating_sub(ts));
     }

@@ -5,6 +5,7 @@
 //! take `message` events of room `bench`, check the sequence (gaps are lost messages) and
 //! record delivery latency from the timestamp, answering pings on the way.
 
+use super::chat_lines::Sequence;
 use super::echo::{no_connections, IO_TIMEOUT};
 use super::sio::{connect_all, groups};
 use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
@@ -25,9 +26,7 @@ const SYNC_LIMIT: Duration = Duration::from_secs(10);
 
 struct Receiver {
     client: SioClient,
-    synced: bool,
-    next_seq: u64,
-    got: u64,
+    seq: Sequence,
 }
 
 #[derive(Default)]
@@ -149,9 +148,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
                 .into_iter()
                 .map(|client| Receiver {
                     client,
-                    synced: false,
-                    next_seq: 0,
-                    got: 0,
+                    seq: Sequence::default(),
                 })
                 .collect();
             let (synced, deadline) = (Arc::clone(&synced), Arc::clone(&deadline));
@@ -241,19 +238,19 @@ fn read_group(
     group.retain(|r| r.client.set_nonblocking(true).is_ok());
     loop {
         let end = *deadline.lock().unwrap_or_else(|e| e.into_inner());
-        if Instant::now() >= end || group.iter().all(|r| r.got >= m) {
+        if Instant::now() >= end || group.iter().all(|r| r.seq.got >= m) {
             break;
         }
         let mut idle = true;
         let before = seen.delivered;
-        for r in group.iter_mut().filter(|r| r.got < m) {
+        for r in group.iter_mut().filter(|r| r.seq.got < m) {
             match receive(r, m, epoch, synced, &mut seen) {
                 Ok(true) => idle = false,
                 Ok(false) => {}
                 Err(e) => {
                     seen.errors += 1;
                     seen.first_error.get_or_insert_with(|| why(&e));
-                    r.got = m; // closed early: the rest is counted as lost
+                    r.seq.got = m; // closed early: the rest is counted as lost
                 }
             }
         }
@@ -274,7 +271,7 @@ fn receive(
     seen: &mut Seen,
 ) -> io::Result<bool> {
     let mut any = false;
-    while r.got < m && r.client.fill()? {
+    while r.seq.got < m && r.client.fill()? {
         any = true;
         let now_us = epoch.elapsed().as_micros() as u64;
         while let Some(p) = r.client.buffered()? {
@@ -285,8 +282,8 @@ fn receive(
                 continue; // joined, left, notices
             };
             if text == "sync" {
-                if !r.synced {
-                    r.synced = true;
+                if !r.seq.synced {
+                    r.seq.synced = true;
                     synced.fetch_add(1, Relaxed);
                 }
                 continue;
@@ -296,13 +293,11 @@ fn receive(
                 seen.errors += 1;
                 continue;
             };
-            if seq < r.next_seq {
+            let Some(lost) = r.seq.arrive(seq) else {
                 seen.errors += 1; // duplicate or out of order
                 continue;
-            }
-            seen.lost += seq - r.next_seq;
-            r.next_seq = seq + 1;
-            r.got = seq + 1;
+            };
+            seen.lost += lost;
             seen.delivered += 1;
             seen.hist.record(now_us.saturating_sub(ts));
         }

@@ -117,19 +117,82 @@ pub fn run<W: Output>(
     }
 }
 
-/// Writes all of `bytes`, in slices of [`WRITE_SLICE`], until done, dropped, or stalled for
-/// [`WRITE_STALL`]. On failure the socket is shut down so the reading thread ends as well.
+/// Writes all of `bytes`, at most [`WRITE_CHUNK`] per call (each waiting at most
+/// [`WRITE_SLICE`]), until done, dropped, or stalled for [`WRITE_STALL`]. On failure the socket
+/// is shut down so the reading thread ends as well.
 pub(crate) fn write_patiently(
     out: &mut impl Output,
     mut bytes: &[u8],
     outbox: &Outbox,
 ) -> io::Result<()> {
+    keep_writing(out, outbox, |out| {
+        if bytes.is_empty() {
+            return None;
+        }
+        let result = out.write(&bytes[..bytes.len().min(WRITE_CHUNK)]);
+        if let Ok(n) = result {
+            bytes = &bytes[n..];
+        }
+        Some(result)
+    })
+}
+
+/// As [`write_patiently`], for plain packets: each call hands the socket up to [`WRITE_CHUNK`]
+/// bytes of them, in up to [`WRITE_SLICES`] pieces, from where they lie (`writev`).
+pub(crate) fn write_packets_patiently(
+    out: &mut impl Output,
+    packets: &[Packet],
+    outbox: &Outbox,
+) -> io::Result<()> {
+    // The first packet not wholly written, and how much of it is.
+    let (mut index, mut offset) = (0, 0);
+    keep_writing(out, outbox, |out| {
+        while packets.get(index).is_some_and(|p| p.len() == offset) {
+            (index, offset) = (index + 1, 0);
+        }
+        if index == packets.len() {
+            return None;
+        }
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let (mut count, mut room) = (0, WRITE_CHUNK);
+        for (i, p) in packets[index..].iter().enumerate() {
+            if room == 0 || count == WRITE_SLICES {
+                break;
+            }
+            let bytes: &[u8] = if i == 0 { &p[offset..] } else { p };
+            let take = bytes.len().min(room);
+            slices[count] = IoSlice::new(&bytes[..take]);
+            (count, room) = (count + 1, room - take);
+        }
+        let result = out.write_vectored(&slices[..count]);
+        if let Ok(mut n) = result {
+            while n > 0 {
+                let left = packets[index].len() - offset;
+                if n < left {
+                    offset += n;
+                    break;
+                }
+                n -= left;
+                (index, offset) = (index + 1, 0);
+            }
+        }
+        Some(result)
+    })
+}
+
+/// Makes `attempt` (one write of what is left; `None` once nothing is) until it is done, the
+/// member is dropped, or no byte has gone for [`WRITE_STALL`]; a write that took nothing, or
+/// failed otherwise than by its timeout, fails the connection.
+fn keep_writing<O: Output>(
+    out: &mut O,
+    outbox: &Outbox,
+    mut attempt: impl FnMut(&mut O) -> Option<io::Result<usize>>,
+) -> io::Result<()> {
     let mut last_progress = Instant::now();
-    while !bytes.is_empty() {
-        match out.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
+    while let Some(result) = attempt(out) {
+        match result {
             Ok(0) => return fail(out, io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                bytes = &bytes[n..];
+            Ok(_) => {
                 last_progress = Instant::now();
                 outbox.progressed();
             }
@@ -146,63 +209,6 @@ pub(crate) fn write_patiently(
         }
     }
     Ok(())
-}
-
-/// As [`write_patiently`], for plain packets: each call hands the socket up to [`WRITE_CHUNK`]
-/// bytes of them, in up to [`WRITE_SLICES`] pieces, from where they lie (`writev`).
-pub(crate) fn write_packets_patiently(
-    out: &mut impl Output,
-    packets: &[Packet],
-    outbox: &Outbox,
-) -> io::Result<()> {
-    // The first packet not wholly written, and how much of it is.
-    let (mut index, mut offset) = (0, 0);
-    let mut last_progress = Instant::now();
-    loop {
-        while packets.get(index).is_some_and(|p| p.len() == offset) {
-            (index, offset) = (index + 1, 0);
-        }
-        if index == packets.len() {
-            return Ok(());
-        }
-        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let (mut count, mut room) = (0, WRITE_CHUNK);
-        for (i, p) in packets[index..].iter().enumerate() {
-            if room == 0 || count == WRITE_SLICES {
-                break;
-            }
-            let bytes: &[u8] = if i == 0 { &p[offset..] } else { p };
-            let take = bytes.len().min(room);
-            slices[count] = IoSlice::new(&bytes[..take]);
-            (count, room) = (count + 1, room - take);
-        }
-        match out.write_vectored(&slices[..count]) {
-            Ok(0) => return fail(out, io::ErrorKind::WriteZero.into()),
-            Ok(mut n) => {
-                while n > 0 {
-                    let left = packets[index].len() - offset;
-                    if n < left {
-                        offset += n;
-                        break;
-                    }
-                    n -= left;
-                    (index, offset) = (index + 1, 0);
-                }
-                last_progress = Instant::now();
-                outbox.progressed();
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => {
-                if outbox.is_kicked() {
-                    return Err(e);
-                }
-                if last_progress.elapsed() >= WRITE_STALL {
-                    return fail(out, e);
-                }
-            }
-            Err(e) => return fail(out, e),
-        }
-    }
 }
 
 /// Shuts the socket under `out` down (so the connection's reader ends too) and returns `e`.
