@@ -97,6 +97,10 @@ impl Write for Connection {
         self.out.write(buf)
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.out.write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

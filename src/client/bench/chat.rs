@@ -129,6 +129,9 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
         still_open.push(group);
         report.ops += seen.delivered;
         report.errors += seen.errors;
+        if let Some(e) = seen.first_error {
+            report.note_error(|| e);
+        }
         lost += seen.lost;
         report.latency.merge(&seen.hist);
         if let Some(t) = seen.last {
@@ -144,6 +147,9 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let expected = n as u64 * m;
     lost += expected.saturating_sub(report.ops + lost);
     report.errors += lost;
+    if lost > 0 {
+        report.note_error(|| format!("{lost} lines never arrived (lost, or past the deadline)"));
+    }
     report.seconds = last.duration_since(t0).as_secs_f64();
     report.bytes = report.ops * (o.size as u64);
     report.notes.push(format!(
@@ -208,14 +214,14 @@ fn read_group(
         for r in group.iter_mut().filter(|r| r.seq.got < m) {
             let n = match r.stream.read(&mut buf) {
                 Ok(0) => {
-                    seen.errors += 1;
+                    seen.error(|| "the server closed a receiver's connection early".into());
                     r.seq.got = m; // closed early: the rest is counted as lost
                     continue;
                 }
                 Ok(n) => n,
                 Err(e) if crate::server::is_timeout(&e) => continue,
-                Err(_) => {
-                    seen.errors += 1;
+                Err(e) => {
+                    seen.error(|| why(&e));
                     r.seq.got = m;
                     continue;
                 }
@@ -238,7 +244,7 @@ fn read_group(
             }
             progress::add(seen.delivered - before);
             if r.partial.len() > MAX_LINE {
-                seen.errors += 1;
+                seen.error(|| format!("a line longer than {MAX_LINE} bytes"));
                 r.partial.clear();
             }
             seen.last = Some(Instant::now());

@@ -16,6 +16,16 @@ pub(super) struct Seen {
     pub(super) hist: Histogram,
     /// When the thread last read anything.
     pub(super) last: Option<Instant>,
+    /// What the first error was.
+    pub(super) first_error: Option<String>,
+}
+
+impl Seen {
+    /// Counts an error, keeping the first one's reason.
+    pub(super) fn error(&mut self, why: impl FnOnce() -> String) {
+        self.errors += 1;
+        self.first_error.get_or_insert_with(why);
+    }
 }
 
 /// Where one receiver's sequence stands (a chat's lines, a Socket.IO room's messages).
@@ -34,8 +44,9 @@ impl Sequence {
     /// came out of order (an error; the sequence stays where it was).
     pub(super) fn arrive(&mut self, seq: u64) -> Option<u64> {
         let lost = seq.checked_sub(self.next_seq)?;
-        self.next_seq = seq + 1;
-        self.got = seq + 1;
+        // A number past any run (a corrupt line) is out of order, not a wrap to 0.
+        self.next_seq = seq.checked_add(1)?;
+        self.got = self.next_seq;
         Some(lost)
     }
 }
@@ -72,12 +83,18 @@ pub(super) fn take_lines(
         });
         let Some((seq, ts)) = parsed else {
             if prefixed {
-                seen.errors += 1;
+                seen.error(|| {
+                    let shown = &line[..line.len().min(40)];
+                    format!("a relayed line is not `<seq> <time> ...`: {shown:?}")
+                });
             }
             continue; // unprefixed: a notice or anything else the server adds
         };
         let Some(lost) = seq_state.arrive(seq) else {
-            seen.errors += 1; // duplicate or out of order
+            let expected = seq_state.next_seq;
+            seen.error(|| {
+                format!("line {seq} came when {expected} was due (a duplicate or out of order)")
+            });
             continue;
         };
         seen.lost += lost;
@@ -189,6 +206,18 @@ mod tests {
         let (_, synced) = scan(b"-> sync\n-> 2 1 x\n-> x y\n", &mut state, &mut seen);
         assert!(!synced);
         assert_eq!(seen.errors, 2);
+        assert!(seen
+            .first_error
+            .as_deref()
+            .unwrap()
+            .contains("line 2 came when 4 was due"));
+        // The largest number is out of order, not a wrap back to 0.
+        scan(
+            format!("-> {} 1 x\n", u64::MAX).as_bytes(),
+            &mut state,
+            &mut seen,
+        );
+        assert_eq!((seen.errors, state.next_seq), (3, 4));
     }
 
     #[test]

@@ -155,8 +155,8 @@ pub struct Report {
     /// Why the run is no result whatever the counts say: no connection could be opened, or
     /// the target does not speak the scenario (replies that are not echoes, no chat relay).
     pub failure: Option<String>,
-    /// The first error the run met (a refused connection, an early close), to explain a run
-    /// in which no operation completed.
+    /// The first error the run met (a refused connection, an early close, a line out of
+    /// order): it explains a run in which no operation completed, and a summary with errors.
     pub first_error: Option<String>,
 }
 

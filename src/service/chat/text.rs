@@ -31,7 +31,8 @@ impl Render for Text {
     }
 }
 
-/// Frames a batch of `nc` lines: they are already lines, so one write carries them joined.
+/// Frames a batch of `nc` lines: they are already lines, so they go out as they are (a writer
+/// hands a batch to one vectored write; `frame` joins them when it has too many pieces).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LineFramer;
 

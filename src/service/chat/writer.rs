@@ -1,6 +1,7 @@
 //! The writer thread any transport uses: it drains a member's outbox, has the transport frame
-//! the whole batch, and writes it in one call, with a write timeout. It can wake on a timer
-//! (for a heartbeat). The transport supplies only a [`Framer`].
+//! the whole batch, and writes it in as few calls as it can, with a write timeout (a plain
+//! transport's packets, `nc` lines, go out unframed in one vectored write). It can wake on a
+//! timer (for a heartbeat). The transport supplies only a [`Framer`].
 
 use super::delivery::Packet;
 use super::outbox::Outbox;
@@ -17,11 +18,13 @@ pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(250);
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// A write buffer larger than this after a flood is given back.
 pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
-/// The most one `write` call is given. A blocking write returns only once all it was given is
+/// The most one `write` or `writev` call is given. A blocking write returns only once all it was given is
 /// in the socket buffer (or at the timeout), and progress is counted when it returns: smaller
 /// writes keep the stall clock true to what a slow reader actually accepts.
 const WRITE_CHUNK: usize = 64 * 1024;
 /// The most pieces one vectored write is given (well under the system's `IOV_MAX` of 1,024).
+/// A plain batch of more packets than this (a crowd's presence notices, each a line) is
+/// joined in one buffer instead: a copy of short lines costs less than many calls.
 const WRITE_SLICES: usize = 64;
 
 /// How a transport turns packets into bytes on its connection.
@@ -77,8 +80,9 @@ pub fn run<W: Output>(
                     break;
                 }
                 outbox.take_waiting(&mut batch);
-                // Plain packets (`nc` runs) go out as they are, not copied.
-                plain = framer.is_plain();
+                // Plain packets (`nc` runs) go out as they are, not copied, unless there
+                // are more than one vectored write takes.
+                plain = framer.is_plain() && batch.len() <= WRITE_SLICES;
                 if !plain {
                     framer.frame(&batch, &mut buf);
                 }
@@ -230,6 +234,9 @@ mod tests {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             self.0.write(buf)
         }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.0.write_vectored(bufs)
+        }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
@@ -323,6 +330,37 @@ mod tests {
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"[bye]");
+    }
+
+    #[test]
+    fn plain_batches_reach_a_real_socket_whole_and_in_order() {
+        let (server, mut client) = pair();
+        let flow = Flow::new();
+        let marks = Marks::for_outbox(1 << 20, 1 << 20);
+        let (alive, _done) = crossbeam_channel::bounded::<()>(0);
+        let (sender, outbox) = outbox(&flow, marks, alive);
+        let mut expected = Vec::new();
+        // Batches of one packet, of a few (a vectored write), of more than one write takes
+        // (joined), and one far larger than the socket's buffer (partial writes).
+        for (count, size) in [(1, 10), (5, 3000), (WRITE_SLICES + 3, 20), (3, 3 << 20)] {
+            let batch: Vec<Packet> = (0..count)
+                .map(|i| {
+                    let line = format!("{count}/{i}:{}\n", "y".repeat(size));
+                    expected.extend_from_slice(line.as_bytes());
+                    Packet::from(line)
+                })
+                .collect();
+            sender.hand_over(batch, &flow, marks);
+        }
+        drop(sender);
+        let writer = std::thread::spawn(move || {
+            let mut framer = crate::service::chat::text::LineFramer;
+            run(Plain(server.into()), &outbox, &mut framer, None);
+        });
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        writer.join().unwrap();
+        assert!(got == expected, "{} bytes of {}", got.len(), expected.len());
     }
 
     /// Takes at most `step` bytes per call, from however many slices.

@@ -139,7 +139,8 @@ pub struct Session {
     wake: Option<(Sender<Wake>, Receiver<Wake>)>,
     /// The WebSocket under the session, and its writer threads (see `ws_writer`).
     pub(super) ws: Mutex<WsLink>,
-    /// Signalled when a WebSocket writer thread ends.
+    /// Signalled when the last writer (a thread, or a write-through) ends while
+    /// `wait_writers` waits.
     pub(super) ws_idle: Condvar,
     /// Signalled when the outbox is handed to an idle writer thread.
     pub(super) ws_handed: Condvar,
@@ -179,7 +180,7 @@ impl Session {
         session.sender.on_first(move || {
             if let Some(session) = me.upgrade() {
                 // (The own thread hands over quietly and writes the packets itself: see
-                // `send_packets`.)
+                // `send_packets` and `send_frame`.)
                 session.ensure_writer();
             }
         });

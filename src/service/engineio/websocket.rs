@@ -261,8 +261,9 @@ fn finish(session: &Arc<Session>, conn: &mut Connection, close_code: Option<u16>
         session.close(CloseReason::TransportClose);
     }
     drop(own);
-    // The session's close queued a close frame (or ours went first): a writer writes it, then
-    // shuts the socket down. Shutting it down here first would lose the frame.
+    // The session's close queued a close frame (or ours went first). This thread wrote it if
+    // no writer held the outbox; otherwise that writer writes it, then shuts the socket down.
+    // Shutting it down here first would lose the frame.
     session.wait_writers();
     let _ = conn.stream().shutdown(Shutdown::Both);
 }

@@ -8,10 +8,12 @@
 //! timeout is a tick while it writes, and what the socket does not take at once (a partial
 //! write), what came in meanwhile (the outbox cannot be parked), or a client dropped as too
 //! slow, goes on in a writer thread. Any other thread (a broadcast, the heartbeat, the chat's
-//! hub) still hands over to a writer thread and never writes to the socket itself. Only
-//! `send_packets` writes through: what goes into the outbox by another way (a chat member's
-//! `OutboxSender`, the transport's own frames such as the close frame) wakes a writer thread
-//! as before, whichever thread queues it.
+//! hub) still hands over to a writer thread and never writes to the socket itself.
+//! `send_packets` writes through, and so does `Session::send_frame` (the transport's own
+//! frames) on an own thread: the WebSocket reader marks itself own while it answers a client's
+//! close and when its reading ends, so the closing frame needs no writer thread. What goes into
+//! the outbox by another way (a chat member's `OutboxSender`) wakes a writer thread as before,
+//! whichever thread queues it.
 
 use super::session::{Pending, Session};
 use super::ws_writer::frame;
@@ -54,9 +56,10 @@ impl Drop for OwnThread<'_> {
 
 impl Session {
     /// Marks the calling thread as this session's own while the guard lives: the thread the
-    /// application handles this client on, one at a time. What it sends through
-    /// [`Session::send_packets`] goes straight onto the WebSocket when no writer thread is
-    /// busy with the session, without waking one. Never mark a thread that serves other
+    /// application handles this client on, one at a time (or the WebSocket reader, while it
+    /// closes). What it sends through [`Session::send_packets`] (and the transport's frames it
+    /// queues) goes straight onto the WebSocket when no writer thread is busy with the session,
+    /// without waking one. Never mark a thread that serves other
     /// sessions' senders (a hub, a timer): a write may delay it by a tick.
     pub fn own_thread(&self) -> OwnThread<'_> {
         self.own_threads.fetch_add(1, SeqCst);
