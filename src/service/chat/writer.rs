@@ -248,6 +248,19 @@ mod tests {
         }
     }
 
+    /// Plain packets, joined when they must be (as `nc` lines are).
+    struct Joined;
+
+    impl Framer for Joined {
+        fn frame(&mut self, packets: &[Packet], out: &mut Vec<u8>) {
+            packets.iter().for_each(|p| out.extend_from_slice(p));
+        }
+        fn is_plain(&self) -> bool {
+            true
+        }
+        fn too_slow(&mut self, _out: &mut Vec<u8>) {}
+    }
+
     /// Frames each packet as `[packet]`; the second tick closes.
     struct Brackets {
         ticks: usize,
@@ -354,8 +367,7 @@ mod tests {
         }
         drop(sender);
         let writer = std::thread::spawn(move || {
-            let mut framer = crate::service::chat::text::LineFramer;
-            run(Plain(server.into()), &outbox, &mut framer, None);
+            run(Plain(server.into()), &outbox, &mut Joined, None);
         });
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
