@@ -178,42 +178,23 @@ fn a_port_in_use_exits_1_naming_the_address() {
 #[test]
 fn sigterm_stops_a_server_with_clients_and_exits_0() {
     let files_dir = std::env::temp_dir().join(format!("threadsock-sigterm-{}", std::process::id()));
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--echo-port",
-            "0",
-            "--daytime-port",
-            "0",
-            "--chat-port",
-            "0",
-            "--socketio-port",
-            "0",
-        ])
-        .args([
-            "--files-port",
-            "0",
-            "--files-dir",
-            files_dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    // Read the listening lines on a thread so a silent server fails the test instead of hanging.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(8);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
+    let (child, rx) = spawn_bin(&[
+        "serve",
+        "--echo-port",
+        "0",
+        "--daytime-port",
+        "0",
+        "--chat-port",
+        "0",
+        "--socketio-port",
+        "0",
+        "--files-port",
+        "0",
+        "--files-dir",
+        files_dir.to_str().unwrap(),
+    ]);
     // echo/tcp, echo/udp, daytime/tcp, daytime/udp, chat/tcp, files/tcp, files/udp, socketio/tcp
-    for _ in 0..8 {
-        lines.push(rx.recv_timeout(WAIT).expect("a listening line"));
-    }
+    let lines = first_lines(&rx, 8);
     let echo = listening_addr(&lines, "echo/tcp");
     let chat = listening_addr(&lines, "chat/tcp");
     assert!(lines
@@ -228,10 +209,7 @@ fn sigterm_stops_a_server_with_clients_and_exits_0() {
     let mut welcome = String::new();
     chatter.read_line(&mut welcome).unwrap();
     assert!(welcome.starts_with("* welcome"));
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-
-    let out = finish(child, "serve after SIGTERM");
+    let out = terminate(child, "serve after SIGTERM");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     for c in &mut clients {
         assert_closed(c);
@@ -420,28 +398,11 @@ fn a_server_bound_to_the_unspecified_ipv6_address_serves_both_families_and_stops
 
 #[test]
 fn port_0_binds_tcp_and_udp_to_the_same_free_port() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--only", "echo", "--echo-port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(4);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let lines: Vec<String> = (0..2)
-        .map(|_| rx.recv_timeout(WAIT).expect("a listening line"))
-        .collect();
+    let (child, rx) = spawn_bin(&["serve", "--only", "echo", "--echo-port", "0"]);
+    let lines = first_lines(&rx, 2);
     let tcp = listening_addr(&lines, "echo/tcp");
     let udp = listening_addr(&lines, "echo/udp");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = finish(child, "serve --echo-port 0");
+    let out = terminate(child, "serve --echo-port 0");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_ne!(tcp.port(), 0);
     assert_eq!(tcp.port(), udp.port(), "{lines:?}");
@@ -499,27 +460,19 @@ fn the_readme_flag_reference_states_serve_defaults_as_the_help_does() {
 /// process (see `server::fd_table`); `serve` grows it once at start to cover `--max-conns`.
 #[test]
 fn serve_starts_with_a_descriptor_table_for_every_connection() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--only", "echo", "--echo-port", "0"])
-        .args(["--max-conns", "3000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(4);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let first = rx.recv_timeout(WAIT).expect("a listening line");
+    let (child, rx) = spawn_bin(&[
+        "serve",
+        "--only",
+        "echo",
+        "--echo-port",
+        "0",
+        "--max-conns",
+        "3000",
+    ]);
+    let first = &first_lines(&rx, 1)[0];
     assert!(first.starts_with("listening "), "{first:?}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = finish(child, "serve --max-conns 3000");
+    let out = terminate(child, "serve --max-conns 3000");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let fd_size: usize = status
         .lines()

@@ -8,7 +8,7 @@ mod support;
 use files_support::*;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -199,31 +199,17 @@ fn serve_refuses_a_files_directory_it_cannot_use() {
 #[test]
 fn sigterm_mid_upload_leaves_nothing_in_the_directory() {
     let dir = scratch("sigterm").join("files");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--only",
-            "files",
-            "--files-port",
-            "0",
-            "--files-dir",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, rx) = spawn_bin(&[
+        "serve",
+        "--only",
+        "files",
+        "--files-port",
+        "0",
+        "--files-dir",
+        dir.to_str().unwrap(),
+    ]);
     let pid = child.id().to_string();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(4);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let lines: Vec<String> = (0..2)
-        .map(|_| rx.recv_timeout(WAIT).expect("a listening line"))
-        .collect();
+    let lines = first_lines(&rx, 2);
     let mut stream = connect(listening_addr(&lines, "files/tcp"));
     let data = pattern(1 << 20, 8);
     stream

@@ -36,8 +36,7 @@ impl SioWriter {
 
     /// Emits `event` with `args`, asking for an ack with `id` if given.
     pub fn emit(&self, event: &str, args: Vec<Value>, id: Option<u64>) -> io::Result<()> {
-        let (text, _) = socketio::encode(&socketio::event("/", event, args, id));
-        self.send_eio(&format!("4{text}"))
+        self.send_eio(&event_packet(event, args, id))
     }
 
     /// Writes `bytes` whole; a non-blocking socket that is full is retried for a while.
@@ -59,6 +58,13 @@ impl SioWriter {
         }
         Ok(())
     }
+}
+
+/// The Engine.IO packet (`4…`) of a Socket.IO event on `/`, ready for
+/// [`SioWriter::send_eio`]: what [`SioWriter::emit`] sends, to encode once and send many times.
+pub fn event_packet(event: &str, args: Vec<Value>, id: Option<u64>) -> String {
+    let (text, _) = socketio::encode(&socketio::event("/", event, args, id));
+    format!("4{text}")
 }
 
 /// A mask key: not secret here, only varied.

@@ -145,6 +145,46 @@ pub fn run_bin(args: &[&str], stdin: &[u8]) -> std::process::Output {
     finish(child, &format!("threadsock {args:?}"))
 }
 
+/// Starts the binary with `args` (stdout and stderr piped) and reads its stdout on a thread of
+/// its own, a line per message: a silent server then fails a `recv_timeout` instead of hanging
+/// the test.
+pub fn spawn_bin(args: &[&str]) -> (std::process::Child, crossbeam_channel::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn threadsock");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(16);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// The first `n` lines from [`spawn_bin`]'s channel (`serve`'s listening lines), each waited
+/// for at most [`WAIT`].
+pub fn first_lines(lines: &crossbeam_channel::Receiver<String>, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| lines.recv_timeout(WAIT).expect("a listening line"))
+        .collect()
+}
+
+/// Sends `child` SIGTERM (a graceful stop) and collects its output as [`finish`] does.
+pub fn terminate(child: std::process::Child, what: &str) -> std::process::Output {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success(), "kill -TERM {what}");
+    finish(child, what)
+}
+
 /// Waits for `child` to exit and collects its output; if it has not exited within [`WAIT`],
 /// kills it and fails the test naming `what`.
 pub fn finish(child: std::process::Child, what: &str) -> std::process::Output {

@@ -5,9 +5,8 @@
 
 use super::echo::{no_connections, IO_TIMEOUT};
 use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
-use crate::client::sio::SioClient;
+use crate::client::sio::{event_packet, SioClient};
 use crate::codec::json::Value;
-use crate::codec::socketio;
 use crate::out::why;
 use std::io;
 use std::net::SocketAddr;
@@ -155,13 +154,7 @@ fn ack_lock_step(
         let mut failed = vec![false; clients.len()];
         let mut acked = 0;
         // Every client sends the same packet in a round: encoded once.
-        let (text, _) = socketio::encode(&socketio::event(
-            "/",
-            event,
-            vec![Value::from(payload)],
-            Some(id),
-        ));
-        let packet = format!("4{text}");
+        let packet = event_packet(event, vec![Value::from(payload)], Some(id));
         for (i, c) in clients.iter().enumerate() {
             sent_at[i] = Instant::now();
             if let Err(e) = c.send_eio(&packet) {

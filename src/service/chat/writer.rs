@@ -18,9 +18,9 @@ pub(crate) const WRITE_SLICE: Duration = Duration::from_millis(250);
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// A write buffer larger than this after a flood is given back.
 pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
-/// The most one `write` or `writev` call is given. A blocking write returns only once all it was given is
-/// in the socket buffer (or at the timeout), and progress is counted when it returns: smaller
-/// writes keep the stall clock true to what a slow reader actually accepts.
+/// The most one `writev` call is given. A blocking write returns only once all it was given
+/// is in the socket buffer (or at the timeout), and progress is counted when it returns:
+/// smaller writes keep the stall clock true to what a slow reader actually accepts.
 const WRITE_CHUNK: usize = 64 * 1024;
 /// The most pieces one vectored write is given (well under the system's `IOV_MAX` of 1,024).
 /// A plain batch of more packets than this (a crowd's presence notices, each a line) is
@@ -126,77 +126,56 @@ pub fn run<W: Output>(
 /// is shut down so the reading thread ends as well.
 pub(crate) fn write_patiently(
     out: &mut impl Output,
-    mut bytes: &[u8],
+    bytes: &[u8],
     outbox: &Outbox,
 ) -> io::Result<()> {
-    keep_writing(out, outbox, |out| {
-        if bytes.is_empty() {
-            return None;
-        }
-        let result = out.write(&bytes[..bytes.len().min(WRITE_CHUNK)]);
-        if let Ok(n) = result {
-            bytes = &bytes[n..];
-        }
-        Some(result)
-    })
+    write_packets_patiently(out, &[bytes], outbox)
 }
 
-/// As [`write_patiently`], for plain packets: each call hands the socket up to [`WRITE_CHUNK`]
-/// bytes of them, in up to [`WRITE_SLICES`] pieces, from where they lie (`writev`).
-pub(crate) fn write_packets_patiently(
+/// As [`write_patiently`], for `pieces` written one after the other (a batch of plain
+/// packets): each call hands the socket up to [`WRITE_CHUNK`] bytes of them, in up to
+/// [`WRITE_SLICES`] pieces, from where they lie (`writev`).
+pub(crate) fn write_packets_patiently<P: AsRef<[u8]>>(
     out: &mut impl Output,
-    packets: &[Packet],
+    pieces: &[P],
     outbox: &Outbox,
 ) -> io::Result<()> {
-    // The first packet not wholly written, and how much of it is.
+    // The first piece not wholly written, and how much of it is.
     let (mut index, mut offset) = (0, 0);
-    keep_writing(out, outbox, |out| {
-        while packets.get(index).is_some_and(|p| p.len() == offset) {
+    let mut last_progress = Instant::now();
+    loop {
+        while pieces
+            .get(index)
+            .is_some_and(|p| p.as_ref().len() == offset)
+        {
             (index, offset) = (index + 1, 0);
         }
-        if index == packets.len() {
-            return None;
+        if index == pieces.len() {
+            return Ok(());
         }
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
         let (mut count, mut room) = (0, WRITE_CHUNK);
-        for (i, p) in packets[index..].iter().enumerate() {
+        for (i, p) in pieces[index..].iter().enumerate() {
             if room == 0 || count == WRITE_SLICES {
                 break;
             }
-            let bytes: &[u8] = if i == 0 { &p[offset..] } else { p };
+            let bytes = &p.as_ref()[if i == 0 { offset } else { 0 }..];
             let take = bytes.len().min(room);
             slices[count] = IoSlice::new(&bytes[..take]);
             (count, room) = (count + 1, room - take);
         }
-        let result = out.write_vectored(&slices[..count]);
-        if let Ok(mut n) = result {
-            while n > 0 {
-                let left = packets[index].len() - offset;
-                if n < left {
-                    offset += n;
-                    break;
-                }
-                n -= left;
-                (index, offset) = (index + 1, 0);
-            }
-        }
-        Some(result)
-    })
-}
-
-/// Makes `attempt` (one write of what is left; `None` once nothing is) until it is done, the
-/// member is dropped, or no byte has gone for [`WRITE_STALL`]; a write that took nothing, or
-/// failed otherwise than by its timeout, fails the connection.
-fn keep_writing<O: Output>(
-    out: &mut O,
-    outbox: &Outbox,
-    mut attempt: impl FnMut(&mut O) -> Option<io::Result<usize>>,
-) -> io::Result<()> {
-    let mut last_progress = Instant::now();
-    while let Some(result) = attempt(out) {
-        match result {
+        match out.write_vectored(&slices[..count]) {
             Ok(0) => return fail(out, io::ErrorKind::WriteZero.into()),
-            Ok(_) => {
+            Ok(mut n) => {
+                while n > 0 {
+                    let left = pieces[index].as_ref().len() - offset;
+                    if n < left {
+                        offset += n;
+                        break;
+                    }
+                    n -= left;
+                    (index, offset) = (index + 1, 0);
+                }
                 last_progress = Instant::now();
                 outbox.progressed();
             }
@@ -212,7 +191,6 @@ fn keep_writing<O: Output>(
             Err(e) => return fail(out, e),
         }
     }
-    Ok(())
 }
 
 /// Shuts the socket under `out` down (so the connection's reader ends too) and returns `e`.

@@ -278,18 +278,18 @@ fn deliver(s: &Shared, chat: &Chat, b: &Broadcast) -> usize {
     handed
 }
 
-/// The rooms a request leaves out, as a set to look rooms up in (rooms compare ignoring ASCII
-/// case): one message can name a great many rooms and a great many exceptions.
+/// The rooms a request leaves out, as a set of room keys ([`rules::key`]) to look rooms up in:
+/// one message can name a great many rooms and a great many exceptions.
 struct Except(HashSet<String>);
 
 impl Except {
     fn new(except: &[String]) -> Except {
-        Except(except.iter().map(|e| e.to_ascii_lowercase()).collect())
+        Except(except.iter().map(|e| rules::key(e)).collect())
     }
 
     /// True if `room` is one of the rooms left out.
     fn has(&self, room: &str) -> bool {
-        !self.0.is_empty() && self.0.contains(&room.to_ascii_lowercase())
+        !self.0.is_empty() && self.0.contains(&rules::key(room))
     }
 }
 

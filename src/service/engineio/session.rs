@@ -268,21 +268,8 @@ impl Session {
         if self.is_closed() {
             return false;
         }
-        let own = self.is_own_thread();
-        let handed = if own {
-            self.sender
-                .hand_over_quietly(packets, &self.flow, self.marks)
-        } else {
-            self.sender
-                .hand_over_ungated(packets, &self.flow, self.marks)
-        };
-        match handed {
-            HandOver::Sent | HandOver::Behind => {
-                if own {
-                    self.write_through();
-                }
-                true
-            }
+        match self.hand_over(packets, self.marks) {
+            HandOver::Sent | HandOver::Behind => true,
             HandOver::Overflow => {
                 self.outbox_kick();
                 self.close(CloseReason::TooSlow);

@@ -9,8 +9,8 @@
 //! write), what came in meanwhile (the outbox cannot be parked), or a client dropped as too
 //! slow, goes on in a writer thread. Any other thread (a broadcast, the heartbeat, the chat's
 //! hub) still hands over to a writer thread and never writes to the socket itself.
-//! `send_packets` writes through, and so does `Session::send_frame` (the transport's own
-//! frames) on an own thread: the WebSocket reader marks itself own while it answers a client's
+//! `send_packets` and `Session::send_frame` (the transport's own frames) both queue through
+//! [`Session::hand_over`], which writes through on an own thread: the WebSocket reader marks itself own while it answers a client's
 //! close and when its reading ends, so the closing frame needs no writer thread. What goes into
 //! the outbox by another way (a chat member's `OutboxSender`) wakes a writer thread as before,
 //! whichever thread queues it.
@@ -18,7 +18,7 @@
 use super::session::{Pending, Session};
 use super::ws_writer::frame;
 use crate::server::{is_timeout, CountingWriter};
-use crate::service::chat::outbox::Outbox;
+use crate::service::chat::outbox::{Batch, HandOver, Marks, Outbox};
 use crate::service::chat::writer::fail;
 use std::cell::Cell;
 use std::io::{self, Write};
@@ -71,7 +71,7 @@ impl Session {
     }
 
     /// True on this session's own thread.
-    pub(super) fn is_own_thread(&self) -> bool {
+    fn is_own_thread(&self) -> bool {
         OWN.with(Cell::get) == address(self)
     }
 
@@ -81,10 +81,24 @@ impl Session {
         self.own_threads.load(SeqCst) > 0
     }
 
-    /// The own thread has handed packets over: if the outbox is parked (no writer holds it) and
-    /// the session is on WebSocket, writes what waits in it now. What cannot be finished at
-    /// once goes on in a writer thread.
-    pub(super) fn write_through(&self) {
+    /// Queues `batch` in the outbox within `marks`, never gated. Off the own thread the
+    /// outbox's waker starts a writer if none runs; on it, nothing is woken and what waits is
+    /// written through here and now.
+    pub(super) fn hand_over(&self, batch: Batch, marks: Marks) -> HandOver {
+        if !self.is_own_thread() {
+            return self.sender.hand_over_ungated(batch, &self.flow, marks);
+        }
+        let handed = self.sender.hand_over_quietly(batch, &self.flow, marks);
+        if matches!(handed, HandOver::Sent | HandOver::Behind) {
+            self.write_through();
+        }
+        handed
+    }
+
+    /// The own thread has handed packets over (see [`Session::hand_over`]): if the outbox is
+    /// parked (no writer holds it) and the session is on WebSocket, writes what waits in it
+    /// now. What cannot be finished at once goes on in a writer thread.
+    fn write_through(&self) {
         let Some((outbox, mut out, brief)) = self.take_outbox(true) else {
             return;
         };

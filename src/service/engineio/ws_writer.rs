@@ -75,18 +75,8 @@ impl Session {
         let mut bytes = Vec::with_capacity(frame.len() + 1);
         bytes.push(if last { LAST_FRAME } else { FRAME });
         bytes.extend_from_slice(frame);
-        let batch = vec![bytes.into()];
-        let own = self.is_own_thread();
-        let sent = if own {
-            self.sender.hand_over_quietly(batch, &self.flow, UNBOUNDED)
-        } else {
-            self.sender.hand_over_ungated(batch, &self.flow, UNBOUNDED)
-        };
-        let sent = matches!(sent, HandOver::Sent | HandOver::Behind);
-        if sent && own {
-            self.write_through();
-        }
-        sent
+        let sent = self.hand_over(vec![bytes.into()], UNBOUNDED);
+        matches!(sent, HandOver::Sent | HandOver::Behind)
     }
 
     /// The WebSocket part of a close: the client gets a close frame after what is queued, or,
