@@ -22,10 +22,11 @@ pub(crate) const KEEP_BUFFER: usize = 64 * 1024;
 /// is in the socket buffer (or at the timeout), and progress is counted when it returns:
 /// smaller writes keep the stall clock true to what a slow reader actually accepts.
 const WRITE_CHUNK: usize = 64 * 1024;
-/// The most pieces one vectored write is given (well under the system's `IOV_MAX` of 1,024).
-/// A plain batch of more packets than this (a crowd's presence notices, each a line) is
-/// joined in one buffer instead: a copy of short lines costs less than many calls.
-const WRITE_SLICES: usize = 64;
+/// The most pieces one vectored write is given (an array of them sits on the writer's stack,
+/// so it stays small; a flood's batch holds a few packets). A plain batch of more packets than
+/// this (a crowd's presence notices, each a line) is joined in one buffer instead: a copy of
+/// short lines costs less than many calls.
+const WRITE_SLICES: usize = 16;
 
 /// How a transport turns packets into bytes on its connection.
 pub trait Framer: Send {
