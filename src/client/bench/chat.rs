@@ -103,10 +103,12 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
             ..Report::default()
         });
     }
-    let t0 = Instant::now();
-    let joined_in = t0.duration_since(setup);
+    let joined_in = setup.elapsed();
+    // Read before the clock starts: with a thread per client, /proc has thousands of tasks to
+    // read (tens of milliseconds), which would otherwise count as the first line's delay.
     let before = o.pid.and_then(super::procfs::read);
     let cpu_before = o.pid.and_then(super::procfs::task_cpu_ns);
+    let t0 = Instant::now();
     *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
     let pad = "x".repeat(o.size.saturating_sub(24).max(1));
     let mut out = BufWriter::with_capacity(64 * 1024, &sender);
