@@ -105,26 +105,31 @@ pub(super) fn take_lines(
 }
 
 /// The decimal number that starts `s`, ended by a space or the end of `s`, and what follows
-/// the space. `None` if `s` does not start with one (or it overflows).
+/// the space. `None` if `s` does not start with one (or it has more than [`MAX_DIGITS`]).
 fn leading_number(s: &[u8]) -> Option<(u64, &[u8])> {
     let mut n: u64 = 0;
     let mut digits = 0;
     for &b in s {
-        match b {
-            b'0'..=b'9' => {
-                n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-                digits += 1;
-            }
-            b' ' => break,
-            _ => return None,
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
         }
+        // Past MAX_DIGITS the sum may wrap; it is thrown away below.
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        digits += 1;
     }
-    if digits == 0 {
+    if digits == 0 || digits > MAX_DIGITS {
         return None;
     }
-    let rest = s.get(digits + 1..).unwrap_or(&[]);
-    Some((n, rest))
+    match s.get(digits) {
+        None => Some((n, &[])),
+        Some(b' ') => Some((n, &s[digits + 1..])),
+        Some(_) => None,
+    }
 }
+
+/// Most digits a number may have: any 19 fit in a `u64`, so they are summed unchecked.
+const MAX_DIGITS: usize = 19;
 
 /// The index of the first `\n` in `s`, eight bytes at a time.
 pub(super) fn find_newline(s: &[u8]) -> Option<usize> {
@@ -185,6 +190,10 @@ mod tests {
         assert_eq!(leading_number(b""), None);
         assert_eq!(leading_number(b"1a 2"), None);
         assert_eq!(leading_number(b"99999999999999999999999 1"), None);
+        let most = "9".repeat(MAX_DIGITS);
+        let n: u64 = most.parse().unwrap();
+        assert_eq!(leading_number(most.as_bytes()), Some((n, &b""[..])));
+        assert_eq!(leading_number(format!("{most}9 1").as_bytes()), None);
     }
 
     fn scan(data: &[u8], state: &mut Sequence, seen: &mut Seen) -> (usize, bool) {
