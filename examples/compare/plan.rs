@@ -209,7 +209,7 @@ pub fn plan(quick: bool) -> Vec<Run> {
     let deliveries = if quick { 3_000_000 } else { 10_000_000 };
     for clients in [10, 100, 1000] {
         let mut r = run("chat", Group::Chat, Service::Chat, clients, 64);
-        r.messages = (deliveries / clients).clamp(1000, 100_000);
+        r.messages = (deliveries / clients).clamp(1000, 1_000_000);
         runs.push(r);
     }
     let sio = |scenario, service, conns| run(scenario, Group::SocketIo, service, conns, 64);
