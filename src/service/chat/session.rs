@@ -165,18 +165,21 @@ impl Said {
 
 /// Acts on one line; `Some` ends the session.
 fn handle(line: Line<'_>, member: &Member, max_line: usize, said: &mut Said) -> Option<End> {
-    let decoded;
-    let input = match line {
+    let decoded = match line {
         Line::TooLong => None,
-        Line::Text(bytes) => {
-            decoded = text::decode(bytes);
-            Some(command::parse(&decoded))
-        }
+        Line::Text(bytes) => Some(text::decode(bytes)),
     };
+    let input = decoded.as_deref().map(command::parse);
     match input {
         Some(Input::Nothing) => return None,
         Some(Input::Say(t)) => {
-            said.0.push(t.to_string());
+            // A plain line is the whole decoded text: kept as it is, not copied again.
+            let whole = decoded.as_ref().is_some_and(|d| d.len() == t.len());
+            said.0.push(if whole {
+                decoded.unwrap_or_default()
+            } else {
+                t.to_string()
+            });
             return None;
         }
         _ => {}
