@@ -5,12 +5,12 @@
 //! counts with or without the `-> ` prefix (the seed's chat prefixes only a chunk's first line).
 //! `chat-slow` runs the fan-out twice, the second time with clients that join and never read.
 
-use super::chat_lines::{take_lines, Seen, Sequence};
+use super::chat_lines::{push_line, take_lines, Seen, Sequence};
 use super::echo::connect_all;
 use super::{load_threads, progress, BenchOptions, Report};
 use crate::net::Stream;
 use crate::out::why;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const READ_SLICE: Duration = Duration::from_millis(200);
 /// The sync phase gives up after this long.
 const SYNC_LIMIT: Duration = Duration::from_secs(10);
+/// The sender writes its lines in pieces of about this size.
+const SEND_CHUNK: usize = 64 * 1024;
 /// Longest line a receiver accepts before counting an error.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -111,13 +113,15 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     let t0 = Instant::now();
     *deadline_holder.lock().unwrap_or_else(|e| e.into_inner()) = t0 + o.duration;
     let pad = "x".repeat(o.size.saturating_sub(24).max(1));
-    let mut out = BufWriter::with_capacity(64 * 1024, &sender);
+    let mut out = Vec::with_capacity(SEND_CHUNK + o.size + 64);
     for seq in 0..m {
         let ts = epoch.elapsed().as_micros() as u64;
-        writeln!(out, "{seq} {ts} {pad}")?;
+        push_line(&mut out, seq, ts, pad.as_bytes());
+        if out.len() >= SEND_CHUNK || seq + 1 == m {
+            (&sender).write_all(&out)?;
+            out.clear();
+        }
     }
-    out.flush()?;
-    drop(out);
     let mut report = Report {
         connect_failures: failed,
         first_error: first,

@@ -104,6 +104,31 @@ pub(super) fn take_lines(
     (consumed, newly_synced)
 }
 
+/// Appends the line `<seq> <ts> <pad>\n`, the sender's side of the format [`take_lines`]
+/// reads: digits written by hand, as `write!` costs more than the rest of a short line.
+pub(super) fn push_line(out: &mut Vec<u8>, seq: u64, ts: u64, pad: &[u8]) {
+    push_decimal(out, seq);
+    out.push(b' ');
+    push_decimal(out, ts);
+    out.push(b' ');
+    out.extend_from_slice(pad);
+    out.push(b'\n');
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// The decimal number that starts `s`, ended by a space or the end of `s`, and what follows
 /// the space. `None` if `s` does not start with one (or it has more than [`MAX_DIGITS`]).
 fn leading_number(s: &[u8]) -> Option<(u64, &[u8])> {
@@ -178,6 +203,25 @@ mod tests {
                 let plain = s.iter().position(|&b| b == b'\n');
                 assert_eq!(find_newline(&s), plain, "len {len} at {at}: {s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn pushed_lines_are_formatted_as_write_does_and_read_back() {
+        let most = 9_999_999_999_999_999_999; // MAX_DIGITS nines
+        for (seq, ts) in [(0, 0), (7, 10), (99, 100), (123_456, most), (u64::MAX, 1)] {
+            let mut out = Vec::new();
+            push_line(&mut out, seq, ts, b"xx");
+            assert_eq!(out, format!("{seq} {ts} xx\n").into_bytes());
+            if seq == u64::MAX {
+                continue; // twenty digits: written, but more than a reader takes
+            }
+            let body = &out[..out.len() - 1];
+            let (got_seq, rest) = leading_number(body).unwrap();
+            assert_eq!(
+                (got_seq, leading_number(rest).map(|(n, _)| n)),
+                (seq, Some(ts))
+            );
         }
     }
 
