@@ -107,7 +107,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     }
     let joined_in = setup.elapsed();
     // Read before the clock starts: with a thread per client, /proc has thousands of tasks to
-    // read (tens of milliseconds), which would otherwise count as the first line's delay.
+    // read (tens of milliseconds), which would otherwise count as part of the flood's time.
     let before = o.pid.and_then(super::procfs::read);
     let cpu_before = o.pid.and_then(super::procfs::task_cpu_ns);
     let t0 = Instant::now();
