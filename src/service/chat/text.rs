@@ -128,6 +128,11 @@ pub fn decode(line: &[u8]) -> String {
             return text.to_owned();
         }
     }
+    decode_any(line)
+}
+
+/// [`decode`] for any bytes.
+fn decode_any(line: &[u8]) -> String {
     let line = strip_telnet(line);
     let text = String::from_utf8_lossy(&line);
     if text.chars().any(is_unsafe) {
@@ -253,6 +258,24 @@ mod tests {
         assert_eq!(strip(b"end\xff"), b"end");
         assert_eq!(strip(b"end\xff\xfb"), b"end");
         assert_eq!(decode(b"hi \xff\xf1there"), "hi there");
+    }
+
+    #[test]
+    fn decode_takes_its_shortcut_only_where_the_full_decoding_agrees() {
+        // Every byte alone, and amid printable text, at the start, middle and end.
+        for b in 0..=255u8 {
+            for line in [
+                vec![b],
+                vec![b, b'a'],
+                vec![b'a', b, b'b'],
+                vec![b'x', b'y', b],
+            ] {
+                assert_eq!(decode(&line), decode_any(&line), "{line:?}");
+            }
+        }
+        let printable: Vec<u8> = (b' '..=b'~').chain([b'\t']).collect();
+        assert_eq!(decode(&printable), decode_any(&printable));
+        assert_eq!(decode(&printable).as_bytes(), &printable[..]);
     }
 
     #[test]
