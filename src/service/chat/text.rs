@@ -117,8 +117,9 @@ pub fn encode(d: &Delivery<'_>, out: &mut String) {
 /// U+FFFD, and control characters (which could move another user's cursor or recolour their
 /// terminal) become U+FFFD too; tabs are kept.
 pub fn decode(line: &[u8]) -> String {
-    // Printable ASCII and tabs, as nearly every chat line is, stand for themselves: one check
-    // of the bytes instead of a telnet scan, a UTF-8 decode and a look at every character.
+    // Printable ASCII and tabs, as nearly every chat line is, stand for themselves: a check of
+    // the bytes (and std's UTF-8 check, quick on ASCII) instead of a telnet scan, a lossy
+    // decode and a look at every character.
     // (Folded without an early exit, so the compiler checks many bytes per instruction.)
     if line
         .iter()
@@ -273,6 +274,16 @@ mod tests {
                 assert_eq!(decode(&line), decode_any(&line), "{line:?}");
             }
         }
+        // Valid UTF-8 beyond ASCII must take the full decoding too: a C1 control (U+0085) is
+        // defanged there, and letters are kept.
+        for line in ["a\u{85}b", "olá", "\u{9b}31m", "tab\there é\u{7f}"] {
+            assert_eq!(
+                decode(line.as_bytes()),
+                decode_any(line.as_bytes()),
+                "{line:?}"
+            );
+        }
+        assert_eq!(decode("a\u{85}b".as_bytes()), "a\u{FFFD}b");
         let printable: Vec<u8> = (b' '..=b'~').chain([b'\t']).collect();
         assert_eq!(decode(&printable), decode_any(&printable));
         assert_eq!(decode(&printable).as_bytes(), &printable[..]);
