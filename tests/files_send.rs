@@ -208,7 +208,6 @@ fn sigterm_mid_upload_leaves_nothing_in_the_directory() {
         "--files-dir",
         dir.to_str().unwrap(),
     ]);
-    let pid = child.id().to_string();
     let lines = first_lines(&rx, 2);
     let mut stream = connect(listening_addr(&lines, "files/tcp"));
     let data = pattern(1 << 20, 8);
@@ -217,11 +216,7 @@ fn sigterm_mid_upload_leaves_nothing_in_the_directory() {
         .unwrap();
     stream.write_all(&data[..1 << 19]).unwrap();
     wait_for_temporary(&dir);
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    sigterm(&child, "serve mid-upload");
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     assert_eq!(text(&answer), "error server shutting down\n");

@@ -175,13 +175,18 @@ pub fn first_lines(lines: &crossbeam_channel::Receiver<String>, n: usize) -> Vec
         .collect()
 }
 
-/// Sends `child` SIGTERM (a graceful stop) and collects its output as [`finish`] does.
-pub fn terminate(child: std::process::Child, what: &str) -> std::process::Output {
+/// Sends `child` SIGTERM (a graceful stop); fails the test naming `what` if it cannot.
+pub fn sigterm(child: &std::process::Child, what: &str) {
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(killed.success(), "kill -TERM {what}");
+}
+
+/// Sends `child` SIGTERM and collects its output as [`finish`] does.
+pub fn terminate(child: std::process::Child, what: &str) -> std::process::Output {
+    sigterm(&child, what);
     finish(child, what)
 }
 

@@ -133,16 +133,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
     for r in readers {
         let (seen, group) = r.join().unwrap_or_default();
         still_open.push(group);
-        report.ops += seen.delivered;
-        report.errors += seen.errors;
-        if let Some(e) = seen.first_error {
-            report.note_error(|| e);
-        }
-        lost += seen.lost;
-        report.latency.merge(&seen.hist);
-        if let Some(t) = seen.last {
-            last = last.max(t);
-        }
+        lost += seen.add_to(&mut report, &mut last);
     }
     // Read while the receivers are still connected (see `echo::ping_pong`).
     report.server = o.pid.and_then(super::procfs::read);

@@ -1,10 +1,10 @@
 //! The chat receivers' line scanner: finds each line of `<seq> <send time µs> <pad>` in what a
-//! receiver read, checks its sequence (a check the Socket.IO fan-out shares) and records its
-//! latency. It is the load generator's inner loop (one call per line delivered), so it looks
+//! receiver read, checks its sequence and records its latency (the Socket.IO fan-out shares the
+//! sequence check and the tally, [`Seen`]). It is the load generator's inner loop (one call per line delivered), so it looks
 //! for newlines a word at a time and reads the two numbers digit by digit: a slower scanner
 //! would bound the rate measured, not the server.
 
-use super::Histogram;
+use super::{Histogram, Report};
 use std::time::Instant;
 
 /// What one reader thread saw.
@@ -25,6 +25,21 @@ impl Seen {
     pub(super) fn error(&mut self, why: impl FnOnce() -> String) {
         self.errors += 1;
         self.first_error.get_or_insert_with(why);
+    }
+
+    /// Adds what one reader thread saw to `report`, moves `last` on to its last read, and
+    /// returns how many it counted as lost.
+    pub(super) fn add_to(self, report: &mut Report, last: &mut Instant) -> u64 {
+        report.ops += self.delivered;
+        report.errors += self.errors;
+        if let Some(e) = self.first_error {
+            report.note_error(|| e);
+        }
+        report.latency.merge(&self.hist);
+        if let Some(t) = self.last {
+            *last = (*last).max(t);
+        }
+        self.lost
     }
 }
 
@@ -157,7 +172,7 @@ fn leading_number(s: &[u8]) -> Option<(u64, &[u8])> {
 const MAX_DIGITS: usize = 19;
 
 /// The index of the first `\n` in `s`, eight bytes at a time.
-pub(super) fn find_newline(s: &[u8]) -> Option<usize> {
+fn find_newline(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const NEWLINES: u64 = ONES * b'\n' as u64;

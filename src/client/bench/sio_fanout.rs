@@ -5,10 +5,10 @@
 //! take `message` events of room `bench`, check the sequence (gaps are lost messages) and
 //! record delivery latency from the timestamp, answering pings on the way.
 
-use super::chat_lines::Sequence;
+use super::chat_lines::{Seen, Sequence};
 use super::echo::{no_connections, IO_TIMEOUT};
 use super::sio::{connect_all, groups};
-use super::{load_threads, procfs, progress, BenchOptions, Histogram, Report};
+use super::{load_threads, procfs, progress, BenchOptions, Report};
 use crate::client::sio::{protocol, SioClient};
 use crate::codec::json::Value;
 use crate::codec::socketio::PacketType;
@@ -27,16 +27,6 @@ const SYNC_LIMIT: Duration = Duration::from_secs(10);
 struct Receiver {
     client: SioClient,
     seq: Sequence,
-}
-
-#[derive(Default)]
-struct Seen {
-    delivered: u64,
-    lost: u64,
-    errors: u64,
-    hist: Histogram,
-    last: Option<Instant>,
-    first_error: Option<String>,
 }
 
 /// Joins `c` to [`ROOM`], waiting for the ack; an ack `{"error":..}` is a refusal.
@@ -194,16 +184,7 @@ pub fn run(o: &BenchOptions) -> io::Result<Report> {
             continue;
         };
         still_open.push(group);
-        report.ops += seen.delivered;
-        report.errors += seen.errors;
-        lost += seen.lost;
-        report.latency.merge(&seen.hist);
-        if let Some(e) = seen.first_error {
-            report.note_error(|| e);
-        }
-        if let Some(t) = seen.last {
-            last = last.max(t);
-        }
+        lost += seen.add_to(&mut report, &mut last);
     }
     report.server = o.pid.and_then(procfs::read);
     stop.store(true, Relaxed);
@@ -248,8 +229,7 @@ fn read_group(
                 Ok(true) => idle = false,
                 Ok(false) => {}
                 Err(e) => {
-                    seen.errors += 1;
-                    seen.first_error.get_or_insert_with(|| why(&e));
+                    seen.error(|| why(&e));
                     r.seq.got = m; // closed early: the rest is counted as lost
                 }
             }

@@ -10,10 +10,10 @@
 //! slow, goes on in a writer thread. Any other thread (a broadcast, the heartbeat, the chat's
 //! hub) still hands over to a writer thread and never writes to the socket itself.
 //! `send_packets` and `Session::send_frame` (the transport's own frames) both queue through
-//! [`Session::hand_over`], which writes through on an own thread: the WebSocket reader marks itself own while it answers a client's
-//! close and when its reading ends, so the closing frame needs no writer thread. What goes into
-//! the outbox by another way (a chat member's `OutboxSender`) wakes a writer thread as before,
-//! whichever thread queues it.
+//! [`Session::hand_over`], which writes through on an own thread: the WebSocket reader marks
+//! itself own while it answers a client's close and when its reading ends, so the closing frame
+//! needs no writer thread. What goes into the outbox by another way (a chat member's
+//! `OutboxSender`) wakes a writer thread as before, whichever thread queues it.
 
 use super::session::{Pending, Session};
 use super::ws_writer::frame;
@@ -59,8 +59,8 @@ impl Session {
     /// application handles this client on, one at a time (or the WebSocket reader, while it
     /// closes). What it sends through [`Session::send_packets`] (and the transport's frames it
     /// queues) goes straight onto the WebSocket when no writer thread is busy with the session,
-    /// without waking one. Never mark a thread that serves other
-    /// sessions' senders (a hub, a timer): a write may delay it by a tick.
+    /// without waking one. Never mark a thread that serves other sessions' senders (a hub, a
+    /// timer): a write may delay it by a tick.
     pub fn own_thread(&self) -> OwnThread<'_> {
         self.own_threads.fetch_add(1, SeqCst);
         let previous = OWN.with(|own| own.replace(address(self)));
