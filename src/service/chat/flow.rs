@@ -15,6 +15,10 @@ const GATE_POLL: Duration = Duration::from_millis(50);
 pub const LINES_IN_TRANSIT: usize = 2048;
 /// The most lines one request may carry (a session splits longer runs).
 pub const LINES_PER_REQUEST: usize = 512;
+/// The most text one request may carry, unless it is a single line (a session splits longer
+/// runs): with the hub's [`MAX_BURST_BYTES`](super::hub::MAX_BURST_BYTES), this bounds what one
+/// burst gives each recipient.
+pub const BYTES_PER_REQUEST: usize = 8 * 1024;
 
 /// Shared by the hub, every writer and every sender: the clock, the gate, and the count of
 /// lines in transit to the hub.

@@ -2,7 +2,7 @@
 //! on `Drop`, so no code path can leak a member.
 
 use super::delivery::{Packet, Refusal, Reply};
-use super::outbox::{Flow, LINES_PER_REQUEST};
+use super::outbox::{Flow, BYTES_PER_REQUEST, LINES_PER_REQUEST};
 use super::request::{MemberId, Request};
 use super::rules;
 use super::uplink::Uplink;
@@ -91,23 +91,38 @@ impl Member {
 
     /// Several messages in a row to everyone else in the room, as one request: what a
     /// transport reads in one go goes to the hub, and on to every recipient, as one batch.
-    /// Gated like [`Member::say`]; at most [`LINES_PER_REQUEST`] lines (longer runs are split).
+    /// Gated like [`Member::say`]; at most [`LINES_PER_REQUEST`] lines and
+    /// [`BYTES_PER_REQUEST`] of text per request (longer runs are split; a longer line goes
+    /// alone).
     pub fn say_all(&self, lines: Vec<String>) -> Result<(), ChatClosed> {
-        if lines.len() <= LINES_PER_REQUEST {
+        if lines.len() <= LINES_PER_REQUEST
+            && lines.iter().map(String::len).sum::<usize>() <= BYTES_PER_REQUEST
+        {
             if lines.is_empty() {
                 return Ok(());
             }
             return self.send_lines(lines.len(), Request::Say { id: self.id, lines });
         }
         // Taken from the front in requests' worth: the rest is never copied again.
-        let mut rest = lines.into_iter();
-        loop {
-            let lines: Vec<String> = rest.by_ref().take(LINES_PER_REQUEST).collect();
-            if lines.is_empty() {
-                return Ok(());
+        let mut rest = lines.into_iter().peekable();
+        while rest.peek().is_some() {
+            let (mut run, mut bytes) = (Vec::new(), 0);
+            while let Some(line) = rest.next_if(|l| {
+                run.is_empty()
+                    || (run.len() < LINES_PER_REQUEST && bytes + l.len() <= BYTES_PER_REQUEST)
+            }) {
+                bytes += line.len();
+                run.push(line);
             }
-            self.send_lines(lines.len(), Request::Say { id: self.id, lines })?;
+            self.send_lines(
+                run.len(),
+                Request::Say {
+                    id: self.id,
+                    lines: run,
+                },
+            )?;
         }
+        Ok(())
     }
 
     /// An action (`/me`) to everyone else in the room; gated like [`Member::say`].

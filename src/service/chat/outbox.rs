@@ -3,7 +3,7 @@
 //! against the marks. The chat-wide gate and budget are [`flow`](super::flow)'s.
 
 use super::delivery::Packet;
-pub use super::flow::{Flow, LINES_IN_TRANSIT, LINES_PER_REQUEST};
+pub use super::flow::{Flow, BYTES_PER_REQUEST, LINES_IN_TRANSIT, LINES_PER_REQUEST};
 use super::queue::{NoItem, Queue};
 use crossbeam_channel::Sender;
 use std::fmt;

@@ -128,4 +128,14 @@ impl Request {
             _ => 0,
         }
     }
+
+    /// The bytes of text or data it carries: what it counts for in the hub's burst of bytes.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Request::Say { lines, .. } => lines.iter().map(String::len).sum(),
+            Request::Act { text, .. } | Request::Whisper { text, .. } => text.len(),
+            Request::Binary { data, .. } => data.len(),
+            _ => 0,
+        }
+    }
 }

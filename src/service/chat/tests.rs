@@ -250,6 +250,42 @@ fn a_run_longer_than_one_request_is_split_and_kept_in_order() {
 }
 
 #[test]
+fn a_run_of_long_lines_is_split_by_bytes_and_a_longer_line_goes_alone() {
+    use super::outbox::BYTES_PER_REQUEST;
+    let chat = chat(4096);
+    let ((speaker, _out), _listener, out) = speaker_and_listener(&chat);
+    let line = |i: usize, len: usize| format!("{i:04}{}", "x".repeat(len - 4));
+    let mut lines: Vec<String> = (0..30).map(|i| line(i, 1000)).collect();
+    lines.insert(12, line(12_000, BYTES_PER_REQUEST + 1));
+    speaker.say_all(lines.clone()).unwrap();
+    // One packet per request: the hub renders each request's run of lines as one packet.
+    let mut packets = Vec::new();
+    for _ in 0..1000 {
+        if packets.iter().map(Packet::lines).sum::<usize>() == lines.len() {
+            break;
+        }
+        packets.extend(batch(&out));
+    }
+    for p in &packets {
+        let text: usize = deliveries(std::slice::from_ref(p))
+            .iter()
+            .map(|d| d.len() - "-> \n".len())
+            .sum();
+        assert!(
+            text <= BYTES_PER_REQUEST || p.lines() == 1,
+            "{} lines",
+            p.lines()
+        );
+    }
+    assert!(packets
+        .iter()
+        .any(|p| p.len() > BYTES_PER_REQUEST && p.lines() == 1));
+    let want: Vec<String> = lines.iter().map(|l| format!("-> {l}\n")).collect();
+    assert_eq!(deliveries(&packets), want, "every line, in order");
+    assert_eq!(chat.flow.in_transit(), 0);
+}
+
+#[test]
 fn presence_notices_linger_and_go_with_the_next_message_in_order() {
     let chat = chat(1024);
     let (watcher, out) = join_text(&chat);
@@ -348,4 +384,42 @@ fn room_broadcasts_go_up_and_remote_ones_come_down_to_the_room_only() {
     assert_eq!(said("text: \"last\""), 1, "{up:?}");
     assert_eq!(said("node B") + said("carol"), 0, "{up:?}");
     assert!(up[0].starts_with("lobby: Joined"), "{up:?}");
+}
+
+#[test]
+fn a_burst_ends_once_it_holds_its_bytes() {
+    use super::hub::{HubStats, MAX_BURST_BYTES};
+    use super::outbox::{outbox, Flow, Marks, BYTES_PER_REQUEST};
+    use super::{Hub, Request};
+    let flow = Flow::new();
+    let marks = Marks::for_outbox(1 << 20, 0);
+    let (alive, _writers_done) = crossbeam_channel::bounded::<()>(0);
+    let (speaker, _speaker_out) = outbox(&flow, marks, alive.clone());
+    let (listener, out) = outbox(&flow, marks, alive);
+    // Everything is waiting before the hub starts: it could take it all in one burst.
+    let (requests, inbox) = crossbeam_channel::unbounded();
+    for (id, outbox) in [(1, speaker), (2, listener)] {
+        let render: Arc<dyn Render> = Arc::new(text::Text);
+        requests.send(Request::Join { id, render, outbox }).unwrap();
+    }
+    let per_burst = MAX_BURST_BYTES.div_ceil(BYTES_PER_REQUEST);
+    let sent = per_burst * 2 + 1;
+    for i in 0..sent {
+        let lines = vec![format!("{i:04}{}", "x".repeat(BYTES_PER_REQUEST - 4))];
+        requests.send(Request::Say { id: 1, lines }).unwrap();
+    }
+    let hub = Hub::new(marks, WAIT, Arc::new(HubStats::default()), flow);
+    let hub = thread::spawn(move || hub.run(&inbox));
+    // One batch per burst: the listener's welcome and messages of the first, then the rest.
+    let mut sizes = Vec::new();
+    while sizes.iter().sum::<usize>() < sent {
+        let messages = deliveries(&batch(&out))
+            .iter()
+            .filter(|d| d.starts_with("-> "))
+            .count();
+        sizes.push(messages);
+    }
+    assert_eq!(sizes, [per_burst, per_burst, 1]);
+    drop(requests);
+    hub.join().unwrap();
 }
